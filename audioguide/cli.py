@@ -1,0 +1,317 @@
+"""The command line: thin Click commands over the library; the only module that imports click."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import AudioguideError, ScriptError
+from .export import FORMATS
+from .pipeline import Prepared, RenderOptions, prepare, render_file
+from .script import builtin_sessions, find_script, json_schema, load_session
+from .timeline import Timeline
+from .units import format_seconds
+from .voices import ENGINES
+
+DEBUG_ENV = "AUDIOGUIDE_DEBUG"
+
+
+class _Reporter:
+    """A progress bar per stage on a terminal; nothing when stderr is piped."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.stage = ""
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        if stage != self.stage:
+            self.close()
+            label = {"speech": "Speaking lines", "render": "Rendering"}.get(stage, stage)
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr,
+                                         show_eta=True)
+            self.bar.__enter__()
+            self.stage, self.done = stage, 0
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+            self.stage = ""
+
+
+def _debug_enabled(ctx: click.Context | None) -> bool:
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        return True
+    while ctx is not None:
+        if ctx.obj and ctx.obj.get("debug"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def _fail(error: AudioguideError) -> NoReturn:
+    if isinstance(error, ScriptError):
+        for issue in error.issues:
+            click.echo(str(issue), err=True)
+    else:
+        click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+class _Group(click.Group):
+    """Turns library errors into one clear line each and an exit code (1 runtime, 2 input)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AudioguideError as error:
+            if _debug_enabled(ctx):
+                raise
+            _fail(error)
+        except KeyboardInterrupt:
+            if _debug_enabled(ctx):
+                raise
+            click.echo("interrupted; nothing was written", err=True)
+            sys.exit(130)
+
+
+class _WarningHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"warning: {record.getMessage()}", err=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logger = logging.getLogger("audioguide")
+    if not any(isinstance(h, _WarningHandler) for h in logger.handlers):
+        logger.addHandler(_WarningHandler())
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="audioguide")
+@click.option("--debug", is_flag=True, help="Show tracebacks (or set AUDIOGUIDE_DEBUG=1).")
+@click.option("-v", "--verbose", is_flag=True, help="Say which engines and tools are used.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
+    """Turn a YAML session script into timed, calming audio.
+
+    \b
+    Examples:
+      audioguide list
+      audioguide render box-breathing
+      audioguide render my-session.yaml -o calm.mp3 --set place="a quiet beach"
+      audioguide inspect my-session.yaml
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    _setup_logging(verbose)
+
+
+def _parse_sets(values: Sequence[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"'{value}' is not name=value", param_hint="--set")
+        pairs[name.strip()] = text
+    return pairs
+
+
+def _script_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                     help="Fill a {NAME} placeholder (overrides vars:)."),
+        click.option("--engine", type=click.Choice(ENGINES), help="Speech engine for every line."),
+        click.option("--voice", "voice_id", metavar="ID", help="The engine's voice id."),
+        click.option("--rate", type=click.FloatRange(40, 500), help="Words per minute."),
+        click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Speech cache folder (default: $AUDIOGUIDE_CACHE or your cache dir)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _options(sets: Sequence[str], engine: str | None, voice_id: str | None,
+             rate: float | None, cache_dir: Path | None, **extra: Any) -> RenderOptions:
+    return RenderOptions(variables=_parse_sets(sets), engine=engine, voice_id=voice_id,
+                         rate_wpm=rate, cache_dir=cache_dir, **extra)
+
+
+@cli.command()
+@click.argument("script")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file (default: output/<script name>.<format>).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="File format (default: from the output's extension, else the script's).")
+@click.option("--sample-rate", type=click.IntRange(8000, 192000), help="Samples per second.")
+@click.option("--mono", is_flag=True, help="One channel instead of two.")
+@_script_options
+def render(script: str, output: Path | None, fmt: str | None, sample_rate: int | None,
+           mono: bool, **script_options: Any) -> None:
+    """Render SCRIPT (a file or a built-in name) to an audio file.
+
+    \b
+    Examples:
+      audioguide render box-breathing
+      audioguide render safe-place.yaml -o safe-place.mp3 --rate 120
+      audioguide render session.yaml --format wav --set minutes=5
+    """
+    reporter = _Reporter(sys.stderr.isatty())
+    options = _options(sample_rate=sample_rate, channels=1 if mono else None, **script_options)
+    try:
+        result = render_file(script, output, fmt, options, reporter)
+    finally:
+        reporter.close()
+    _print_warnings(result.timeline)
+    click.echo(f"rendered {format_seconds(result.timeline.seconds)} "
+               f"({result.lines_made} new lines spoken) to:", err=True)
+    click.echo(str(result.path))
+
+
+@cli.command()
+@click.argument("scripts", nargs=-1, required=True)
+@_script_options
+def validate(scripts: Sequence[str], **script_options: Any) -> None:
+    """Check SCRIPTS for errors and warnings; nothing is rendered.
+
+    Speech is made (and cached) so that timing can be checked exactly.
+
+    \b
+    Example:
+      audioguide validate content/*.yaml
+    """
+    options = _options(**script_options)
+    failed: AudioguideError | None = None
+    for script in scripts:
+        try:
+            with prepare(script, options) as prepared:
+                _print_warnings(prepared.timeline)
+                click.echo(f"ok: {script} ({format_seconds(prepared.timeline.seconds)}, "
+                           f"{len(prepared.timeline.items)} steps)")
+        except AudioguideError as error:
+            if isinstance(error, ScriptError):
+                for issue in error.issues:
+                    click.echo(str(issue), err=True)
+            else:
+                click.echo(f"error: {script}: {error}", err=True)
+            failed = failed or error
+    if failed is not None:
+        sys.exit(failed.exit_code)
+
+
+@cli.command()
+@click.argument("script")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_script_options
+def inspect(script: str, as_json: bool, **script_options: Any) -> None:
+    """Show SCRIPT's compiled timeline: every step, its time and length, and the chapters.
+
+    \b
+    Examples:
+      audioguide inspect box-breathing
+      audioguide inspect session.yaml --json > timeline.json
+    """
+    with prepare(script, _options(**script_options)) as prepared:
+        if as_json:
+            click.echo(json.dumps(prepared.timeline.to_json(), indent=2, ensure_ascii=False))
+        else:
+            _print_timeline(prepared)
+
+
+def _print_timeline(prepared: Prepared) -> None:
+    timeline = prepared.timeline
+    click.echo(f"{timeline.title} — {format_seconds(timeline.seconds)} "
+               f"({timeline.sample_rate} Hz, {timeline.channels} ch, {len(timeline.clips)} clips)")
+    click.echo("")
+    click.echo(f"{'start':>11}  {'length':>10}  {'step':<8} line  detail")
+    for item in timeline.items:
+        click.echo(f"{format_seconds(item.start / timeline.sample_rate):>11}  "
+                   f"{format_seconds(item.length / timeline.sample_rate):>10}  "
+                   f"{item.kind:<8} {item.where.line:>4}  {item.detail}")
+    if timeline.chapters:
+        click.echo("")
+        click.echo("chapters:")
+        for chapter in timeline.chapters:
+            click.echo(f"{format_seconds(chapter.start / timeline.sample_rate):>11}  "
+                       f"{chapter.title}")
+    _print_warnings(timeline)
+
+
+def _print_warnings(timeline: Timeline) -> None:
+    for warning in timeline.warnings:
+        click.echo(str(warning), err=True)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the script format (for editor autocompletion).
+
+    \b
+    Example:
+      audioguide schema > audioguide.schema.json
+    """
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@cli.command(name="list")
+def list_sessions() -> None:
+    """List the built-in sessions you can render or play by name.
+
+    \b
+    Example:
+      audioguide list
+    """
+    for builtin in builtin_sessions():
+        session = load_session(builtin.path)
+        click.echo(f"{builtin.name:<22} {session.title}")
+        if session.description:
+            click.echo(f"{'':<22} {session.description}")
+
+
+@cli.command()
+@click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True)
+def voices(engine: str) -> None:
+    """List the voices an engine offers (use an id with --voice or voice.id).
+
+    \b
+    Example:
+      audioguide voices | grep en-
+    """
+    from .voices import create_engine
+
+    speaker = create_engine(engine)
+    try:
+        for voice in speaker.voices():
+            languages = ",".join(voice.languages)
+            click.echo(f"{voice.voice_id:<28} {voice.name:<32} {languages:<10} "
+                       f"{voice.gender or ''}".rstrip())
+    finally:
+        speaker.close()
+
+
+@cli.command()
+@click.argument("script")
+def where(script: str) -> None:
+    """Print the file a script name refers to (a built-in session's YAML, to copy and edit).
+
+    \b
+    Example:
+      cp "$(audioguide where box-breathing)" my-breathing.yaml
+    """
+    click.echo(str(find_script(script)))

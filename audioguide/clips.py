@@ -1,0 +1,113 @@
+"""The clip library: how long each kind of clip is, and how to read its samples.
+
+It joins the three sources of sound — voices (speech cache), sounds (synthesis)
+and media (files) — behind two questions the compiler and mixer ask:
+`frames(source)` and `open(source)`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable, Iterable
+from typing import Protocol
+
+import numpy as np
+
+from .dsp import Audio
+from .media import decode
+from .sounds import BellStrike, CueTone, HumDrone, LoopBed, NoiseBed, SteadyTone
+from .timeline import FileClip, FileLoop, NoiseSource
+from .voices import SpeechBank, SpeechRequest
+
+
+class Reader(Protocol):
+    """Sequential access to a clip's samples: (frames,) mono or (frames, channels)."""
+
+    def read(self, frames: int) -> Audio:
+        """The next `frames` frames."""
+        ...
+
+
+class ArrayReader:
+    """Reads a whole array front to back."""
+
+    def __init__(self, samples: Audio) -> None:
+        self.samples = samples
+        self.position = 0
+
+    def read(self, frames: int) -> Audio:
+        """The next `frames` frames (zeros past the end, so a clip can outlast its audio)."""
+        chunk = self.samples[self.position: self.position + frames]
+        self.position += frames
+        if len(chunk) < frames:
+            pad = np.zeros((frames - len(chunk),) + self.samples.shape[1:], dtype=np.float32)
+            chunk = np.concatenate([chunk, pad])
+        return chunk
+
+
+class SynthReader:
+    """Reads a synthesized sound, made one block at a time from the absolute sample index."""
+
+    def __init__(self, sound: CueTone | SteadyTone | HumDrone | BellStrike,
+                 sample_rate: int) -> None:
+        self.sound = sound
+        self.sample_rate = sample_rate
+        self.position = 0
+
+    def read(self, frames: int) -> Audio:
+        """The next `frames` frames."""
+        chunk = self.sound.render(self.sample_rate, self.position, frames)
+        self.position += frames
+        return chunk
+
+
+_SYNTHS = (CueTone, SteadyTone, HumDrone, BellStrike)
+
+
+class ClipLibrary:
+    """Lengths and samples of every clip source, at one sample rate and channel count."""
+
+    def __init__(self, speech: SpeechBank, sample_rate: int, channels: int,
+                 decoded_files: int = 16) -> None:
+        self.speech = speech
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self._decoded = functools.lru_cache(maxsize=decoded_files)(self._decode)
+
+    def _decode(self, path: object) -> Audio:
+        audio = decode(path, self.sample_rate, self.channels)  # type: ignore[arg-type]
+        audio.setflags(write=False)
+        return audio
+
+    def prepare_speech(self, requests: Iterable[SpeechRequest],
+                       progress: Callable[[int, int], None] | None = None) -> int:
+        """Make every line not yet in the cache (in parallel); return how many were made."""
+        return self.speech.prepare(requests, progress)
+
+    def frames(self, source: Hashable) -> int:
+        """Length of a source that has its own length, in frames at this rate."""
+        if isinstance(source, SpeechRequest):
+            return self.speech.frames(source, self.sample_rate)
+        if isinstance(source, (CueTone, BellStrike)):
+            return source.frames(self.sample_rate)
+        if isinstance(source, FileClip):
+            return len(self._decoded(source.path))
+        raise TypeError(f"{type(source).__name__} has no length of its own")
+
+    def open(self, source: Hashable) -> Reader:
+        """A reader positioned at the start of a clip's source."""
+        if isinstance(source, SpeechRequest):
+            return ArrayReader(self.speech.samples(source, self.sample_rate))
+        if isinstance(source, _SYNTHS):
+            return SynthReader(source, self.sample_rate)
+        if isinstance(source, FileClip):
+            return ArrayReader(self._decoded(source.path))
+        raise TypeError(f"cannot play a {type(source).__name__}")
+
+    def open_bed(self, source: Hashable) -> Reader:
+        """A reader for a bed; beds are read front to back for their whole length."""
+        if isinstance(source, NoiseSource):
+            return NoiseBed(source.kind, self.sample_rate, self.channels, seed=source.seed)
+        if isinstance(source, FileLoop):
+            return LoopBed(self._decoded(source.path), self.sample_rate)
+        raise TypeError(f"cannot use a {type(source).__name__} as a bed")

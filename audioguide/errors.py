@@ -1,0 +1,69 @@
+"""The error tree: every message here is meant to be shown to a user as it is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class AudioguideError(Exception):
+    """A failure with a message a user can act on; the CLI prints it as one line."""
+
+    #: Exit code the command line uses: 2 for bad input, 1 for a runtime failure.
+    exit_code = 1
+
+
+class InputError(AudioguideError):
+    """Bad input that is not a script: a missing file, an option out of range."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a script, placed at `file:line:col` (1-based)."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class ScriptError(InputError):
+    """A script (or playlist) that cannot be used; lists every problem found."""
+
+    def __init__(self, issues: Iterable[Issue]) -> None:
+        self.issues: tuple[Issue, ...] = tuple(issues)
+        if not self.issues:
+            raise ValueError("ScriptError needs at least one issue")
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+    @property
+    def first(self) -> Issue:
+        """The first problem, in file order."""
+        return self.issues[0]
+
+
+class VoiceError(AudioguideError):
+    """A text-to-speech engine failed or is missing."""
+
+
+class UnknownVoiceError(VoiceError):
+    """An engine does not offer the voice a script asks for (bad input, not a crash)."""
+
+    exit_code = 2
+
+
+class MediaError(AudioguideError):
+    """An audio file could not be read or decoded."""
+
+
+class ExportError(AudioguideError):
+    """The output file could not be written."""
+
+
+class PlaybackError(AudioguideError):
+    """The sound card or playback backend failed."""

@@ -1,0 +1,170 @@
+"""The mixer: a `Timeline` becomes a stream of fixed-size float32 blocks (frames × channels).
+
+Each block sums only the clips that overlap it, plus the beds, then passes a
+look-ahead peak limiter, so memory depends on the block size and the clips in
+flight, never on the session's length, and nothing ever clips.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d
+
+from .clips import ClipLibrary, Reader
+from .dsp import Audio, envelope_slice
+from .timeline import BedTrack, Clip, Timeline
+from .units import db_to_gain
+
+#: Frames per block: large enough for numpy to be efficient, small enough to stay responsive.
+BLOCK_FRAMES = 32768
+#: Ceiling of the limiter: -1 dBFS.
+LIMIT = db_to_gain(-1.0)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _Playing:
+    clip: Clip
+    reader: Reader
+    gain: float
+
+
+class Limiter:
+    """A look-ahead peak limiter that never lets a sample past `threshold`.
+
+    For each sample the gain is the mean, over the next `lookahead` samples, of
+    the running minimum of the gain each sample needs (held for `hold` samples).
+    Every term of that mean is at most the gain the sample itself needs, so the
+    output never passes the threshold; the mean makes the gain change smoothly.
+    """
+
+    def __init__(self, sample_rate: int, threshold: float = LIMIT, lookahead_s: float = 0.005,
+                 hold_s: float = 0.05) -> None:
+        self.threshold = threshold
+        self.lookahead = max(1, int(sample_rate * lookahead_s))
+        self.hold = int(sample_rate * hold_s)
+        self.history = np.ones(self.lookahead + self.hold)
+
+    def _needed(self, block: Audio) -> np.ndarray:
+        if block.size == 0:
+            return np.ones(0)
+        peak = np.abs(block).max(axis=1) if block.ndim == 2 else np.abs(block)
+        needed = np.ones(len(peak))
+        loud = peak > self.threshold
+        needed[loud] = self.threshold / peak[loud]
+        return needed
+
+    def process(self, block: Audio, upcoming: Audio) -> Audio:
+        """Limit `block`, given the samples that follow it (at least `lookahead`, or the end)."""
+        frames = len(block)
+        needed = self._needed(block)
+        ahead = self._needed(upcoming[: self.lookahead])
+        if len(ahead) < self.lookahead:
+            ahead = np.concatenate([ahead, np.ones(self.lookahead - len(ahead))])
+        window = np.concatenate([self.history, needed, ahead])
+        self.history = window[frames: frames + len(self.history)]
+        if window.min() >= 1.0:
+            return block
+        size = self.lookahead + self.hold + 1
+        # minimum_filter1d centres its window; shift so each value is the min of R[j : j+size].
+        centred = minimum_filter1d(window, size=size, mode="nearest")
+        forward = centred[size // 2:]
+        running = forward[1: frames + self.lookahead]
+        sums = np.concatenate([[0.0], np.cumsum(running)])
+        gain = (sums[self.lookahead: self.lookahead + frames] - sums[:frames]) / self.lookahead
+        return (block * gain[:, None]).astype(np.float32)
+
+
+def _bed_gain(bed: BedTrack, start: int, frames: int) -> np.ndarray:
+    """Level × fades × ducking for `frames` samples of a bed from `start`."""
+    gain = envelope_slice(bed.end - bed.start, bed.fade_in, bed.fade_out, start - bed.start,
+                          frames).astype(np.float64) * db_to_gain(bed.level_db)
+    if not bed.duck or bed.duck_db <= 0:
+        return gain
+    end = start + frames
+    ends = [span_end + bed.release for _, span_end in bed.duck]
+    first = bisect.bisect_right(ends, start)
+    depth = np.zeros(frames)
+    index = np.arange(start, end, dtype=np.float64)
+    for span_start, span_end in bed.duck[first:]:
+        if span_start - bed.attack >= end:
+            break
+        rise = np.clip((index - (span_start - bed.attack)) / max(bed.attack, 1), 0.0, 1.0)
+        fall = np.clip(((span_end + bed.release) - index) / max(bed.release, 1), 0.0, 1.0)
+        np.maximum(depth, np.minimum(rise, fall), out=depth)
+    return gain * np.power(10.0, -bed.duck_db * depth / 20.0)
+
+
+def mix_blocks(timeline: Timeline, library: ClipLibrary,
+               block_frames: int = BLOCK_FRAMES) -> Iterator[Audio]:
+    """The raw mix (before the limiter), block by block."""
+    clips = timeline.clips
+    channels = timeline.channels
+    beds = [(bed, library.open_bed(bed.source)) for bed in timeline.beds]
+    upcoming = 0
+    playing: list[_Playing] = []
+    for start in range(0, timeline.length, block_frames):
+        frames = min(block_frames, timeline.length - start)
+        end = start + frames
+        block = np.zeros((frames, channels), dtype=np.float32)
+        while upcoming < len(clips) and clips[upcoming].start < end:
+            clip = clips[upcoming]
+            if clip.length > 0:
+                playing.append(_Playing(clip, library.open(clip.source), db_to_gain(clip.gain_db)))
+            upcoming += 1
+        still: list[_Playing] = []
+        for item in playing:
+            clip = item.clip
+            first, last = max(clip.start, start), min(clip.end, end)
+            samples = item.reader.read(last - first)
+            offset = first - clip.start
+            if clip.fade_in > offset or clip.fade_out > clip.length - last + clip.start:
+                shape = envelope_slice(clip.length, clip.fade_in, clip.fade_out, offset,
+                                       last - first) * item.gain
+            else:
+                shape = None
+            target = block[first - start: last - start]
+            if samples.ndim == 1:
+                samples = samples * (shape if shape is not None else item.gain)
+                target += samples[:, None]
+            else:
+                if channels == 1 and samples.shape[1] > 1:
+                    samples = samples.mean(axis=1, keepdims=True)
+                factor = shape[:, None] if shape is not None else item.gain
+                target += samples * factor
+            if clip.end > end:
+                still.append(item)
+        playing = still
+        for bed, reader in beds:
+            if bed.start < end and bed.end > start:
+                first, last = max(bed.start, start), min(bed.end, end)
+                noise = reader.read(last - first)
+                block[first - start: last - start] += noise * _bed_gain(bed, first, last - first
+                                                                        )[:, None]
+        yield block
+
+
+def render_blocks(timeline: Timeline, library: ClipLibrary, *,
+                  block_frames: int = BLOCK_FRAMES, progress: Progress | None = None,
+                  limit: bool = True) -> Iterator[Audio]:
+    """Timeline → blocks of shape (frames, channels), float32, limited to -1 dBFS."""
+    limiter = Limiter(timeline.sample_rate) if limit else None
+    done = 0
+    total = timeline.length
+    mixed = mix_blocks(timeline, library, block_frames)
+    current = next(mixed, None)
+    while current is not None:
+        following = next(mixed, None)
+        upcoming = following if following is not None else np.zeros((0, timeline.channels),
+                                                                     dtype=np.float32)
+        out = limiter.process(current, upcoming) if limiter else current
+        done += len(out)
+        if progress:
+            progress(done, total)
+        yield out
+        current = following

@@ -1,0 +1,565 @@
+"""A small declarative schema over YAML nodes that keeps line and column marks.
+
+Each `Kind` turns one YAML node into a Python value or records an `Issue` at the
+node's position; the same declarations produce the published JSON Schema, so the
+loader and the editor's autocompletion cannot drift apart.
+
+Scalars are read from their source text, not from PyYAML's YAML 1.1 guesses, so
+`1:30` stays a clock time, `off` stays a word and `010` stays ten.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import Issue
+from ..units import MAX_SESSION_SECONDS, parse_duration, parse_level, parse_note
+
+#: YAML plain scalars that mean "no value".
+NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "yes", "on"})
+_FALSE = frozenset({"false", "no", "off"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: The most nodes one document may expand to (aliases included), so that an
+#: "alias bomb" is refused instead of eating memory.
+MAX_NODES = 200_000
+
+
+class Invalid:
+    """Marks a value that failed to parse; its issue is already recorded."""
+
+    _instance: Invalid | None = None
+
+    def __new__(cls) -> Invalid:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID = Invalid()
+
+
+def suggest(word: str, options: Iterable[str]) -> str:
+    """Return ` (did you mean 'x'?)` for the closest option, or ``""``."""
+    matches = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+def is_null(node: yaml.Node) -> bool:
+    """True for a plain scalar that YAML reads as null (`~`, `null`, or nothing)."""
+    return isinstance(node, yaml.ScalarNode) and node.style is None and node.value in NULL_WORDS
+
+
+@dataclass
+class Context:
+    """What parsing needs to know and what it has found wrong so far."""
+
+    file: str
+    base_dir: Path | None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    used_variables: set[str] = field(default_factory=set)
+    nodes_seen: int = 0
+    substitute: bool = True
+
+    def error(self, node: yaml.Node, path: str, message: str) -> Invalid:
+        """Record a problem at `node` and return INVALID."""
+        mark = node.start_mark
+        where = f"{path}: " if path else ""
+        self.issues.append(Issue(self.file, mark.line + 1, mark.column + 1, where + message))
+        return INVALID
+
+    def count(self, node: yaml.Node, path: str) -> bool:
+        """Count a visited node; False (with one issue) once the document is too big."""
+        self.nodes_seen += 1
+        if self.nodes_seen == MAX_NODES + 1:
+            self.error(node, path, f"the document expands to more than {MAX_NODES} values "
+                       "(are anchors and aliases repeating it?); split or shorten it")
+        return self.nodes_seen <= MAX_NODES
+
+    def fill(self, node: yaml.Node, path: str, text: str) -> str | Invalid:
+        """Fill `{name}` placeholders from the variables; `{{` and `}}` are literal braces."""
+        if not self.substitute or "{" not in text and "}}" not in text:
+            return text
+        out: list[str] = []
+        i = 0
+        while i < len(text):
+            char = text[i]
+            if char == "{" and text.startswith("{{", i):
+                out.append("{")
+                i += 2
+            elif char == "}" and text.startswith("}}", i):
+                out.append("}")
+                i += 2
+            elif char == "{":
+                end = text.find("}", i + 1)
+                if end < 0:
+                    return self.error(node, path, "a '{' is never closed; write {{ for a "
+                                      "literal brace")
+                name = text[i + 1:end].strip()
+                if not _NAME.fullmatch(name):
+                    return self.error(node, path, f"'{{{text[i + 1:end]}}}' is not a "
+                                      "placeholder: use {name} with a name from vars:, or {{ "
+                                      "for a literal brace")
+                if name not in self.variables:
+                    known = sorted(self.variables)
+                    hint = suggest(name, known) or (
+                        f" (known: {', '.join(known)})" if known else " (add it under vars:)")
+                    return self.error(node, path, f"unknown variable '{name}'{hint}")
+                self.used_variables.add(name)
+                out.append(self.variables[name])
+                i = end + 1
+            else:
+                out.append(char)
+                i += 1
+        return "".join(out)
+
+
+class Kind:
+    """One kind of value in a script."""
+
+    description = ""
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Turn `node` into a value, or record an issue and return INVALID."""
+        raise NotImplementedError
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema fragment that describes this kind."""
+        raise NotImplementedError
+
+
+class ScalarKind(Kind):
+    """A kind written as one scalar; subclasses convert its (filled) text."""
+
+    expected = "a value"
+    schema: dict[str, Any] = {}
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Check the node is a scalar, fill placeholders, convert."""
+        ctx.count(node, path)
+        if not isinstance(node, yaml.ScalarNode):
+            return ctx.error(node, path, f"expected {self.expected}, found {_node_word(node)}")
+        text = ctx.fill(node, path, node.value)
+        if isinstance(text, Invalid):
+            return text
+        try:
+            return self.convert(text, node)
+        except ValueError as exc:
+            return ctx.error(node, path, str(exc))
+
+    def convert(self, text: str, node: yaml.ScalarNode) -> Any:
+        """Convert filled text to the value; raise ValueError with a user message."""
+        raise NotImplementedError
+
+    def json_schema(self) -> dict[str, Any]:
+        """The scalar's schema with its description."""
+        schema = dict(self.schema)
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+_WITH_PLACEHOLDER = r".*\{[A-Za-z_][A-Za-z0-9_]*\}.*"
+
+
+class Text(ScalarKind):
+    """Free text; placeholders filled."""
+
+    expected = "text"
+
+    def __init__(self, description: str = "", *, allow_empty: bool = False,
+                 max_length: int = 20_000) -> None:
+        self.description = description
+        self.allow_empty = allow_empty
+        self.max_length = max_length
+        self.schema = {"type": ["string", "number"]}
+
+    def convert(self, text: str, node: yaml.ScalarNode) -> str:
+        """Strip and check the text."""
+        value = " ".join(text.split()) if node.style in (None, ">") else text.strip()
+        if not value and not self.allow_empty:
+            raise ValueError("is empty; write some text")
+        if len(value) > self.max_length:
+            raise ValueError(f"text is {len(value)} characters long; the limit is "
+                             f"{self.max_length}: split it into several lines")
+        return value
+
+
+class Duration(ScalarKind):
+    """A length of time, as exact seconds."""
+
+    expected = "a duration"
+
+    def __init__(self, description: str = "", *, minimum: Fraction = Fraction(0),
+                 positive: bool = False) -> None:
+        self.description = description or "seconds, or a string like 4s, 500ms, 2m, 1m30s, 1:30"
+        self.minimum = minimum
+        self.positive = positive
+        self.schema = {"anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "string", "pattern": r"^\s*(\d|\.\d|" + _WITH_PLACEHOLDER + ")"},
+        ]}
+
+    def convert(self, text: str, node: yaml.ScalarNode) -> Fraction:
+        """Parse and bound the duration."""
+        seconds = parse_duration(text)
+        if self.positive and seconds <= 0:
+            raise ValueError(f"must be longer than 0 (got '{text}')")
+        if seconds < self.minimum:
+            raise ValueError(f"must be at least {float(self.minimum):g}s (got '{text}')")
+        if seconds > MAX_SESSION_SECONDS:
+            raise ValueError(f"'{text}' is longer than the 12-hour limit")
+        return seconds
+
+
+class Level(ScalarKind):
+    """A level in dB."""
+
+    expected = "a level in dB"
+
+    def __init__(self, description: str = "", *, minimum: float = -96.0,
+                 maximum: float = 12.0) -> None:
+        self.description = description or "dB, like -18dB or -18"
+        self.minimum = minimum
+        self.maximum = maximum
+        self.schema = {"anyOf": [{"type": "number", "minimum": minimum, "maximum": maximum},
+                                 {"type": "string", "pattern": r"(?i)^\s*[+-]?[\d.]+\s*(dB)?\s*$|"
+                                  + _WITH_PLACEHOLDER}]}
+
+    def convert(self, text: str, node: yaml.ScalarNode) -> float:
+        """Parse and bound the level."""
+        value = parse_level(text)
+        if not self.minimum <= value <= self.maximum:
+            raise ValueError(f"level {value:g}dB is outside {self.minimum:g}..{self.maximum:g} dB")
+        return value
+
+
+class Number(ScalarKind):
+    """A finite number within bounds, optionally a whole number."""
+
+    def __init__(self, description: str = "", *, minimum: float, maximum: float,
+                 integer: bool = False) -> None:
+        self.description = description
+        self.minimum = minimum
+        self.maximum = maximum
+        self.integer = integer
+        self.expected = "a whole number" if integer else "a number"
+        self.schema = {"type": "integer" if integer else "number",
+                       "minimum": minimum, "maximum": maximum}
+
+    def convert(self, text: str, node: yaml.ScalarNode) -> float | int:
+        """Parse and bound the number."""
+        raw = text.strip()
+        try:
+            value: float | int = int(raw) if self.integer else float(raw)
+        except ValueError:
+            raise ValueError(f"'{text}' is not {self.expected}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"'{text}' is not a finite number")
+        if not self.minimum <= value <= self.maximum:
+            raise ValueError(f"{value:g} is outside {self.minimum:g}..{self.maximum:g}")
+        return value
+
+
+class Choice(ScalarKind):
+    """One word from a fixed list."""
+
+    def __init__(self, options: Iterable[str], description: str = "") -> None:
+        self.options = tuple(options)
+        self.description = description
+        self.expected = "one of " + ", ".join(self.options)
+        self.schema = {"enum": list(self.options)}
+
+    def convert(self, text: str, node: yaml.ScalarNode) -> str:
+        """Check the word is one of the options."""
+        word = text.strip()
+        if word not in self.options:
+            hint = suggest(word, self.options) or f" (choose one of: {', '.join(self.options)})"
+            raise ValueError(f"unknown value '{word}'{hint}")
+        return word
+
+
+class Flag(ScalarKind):
+    """A yes/no switch."""
+
+    expected = "true or false"
+    schema = {"type": "boolean"}
+
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+
+    def convert(self, text: str, node: yaml.ScalarNode) -> bool:
+        """Read true/false (and yes/no, on/off)."""
+        word = text.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise ValueError(f"'{text}' is not true or false")
+
+
+class Frequency(ScalarKind):
+    """A pitch in Hz, or a note name (`A2`) when `notes` is set."""
+
+    def __init__(self, description: str = "", *, notes: bool, minimum: float = 20.0,
+                 maximum: float = 20_000.0) -> None:
+        self.description = description
+        self.notes = notes
+        self.minimum = minimum
+        self.maximum = maximum
+        self.expected = "a note name like A2" if notes else "a frequency in Hz"
+        self.schema = ({"type": "string", "pattern": r"^[A-Ga-g][#b]?-?\d$|" + _WITH_PLACEHOLDER}
+                       if notes else {"type": "number", "minimum": minimum, "maximum": maximum})
+
+    def convert(self, text: str, node: yaml.ScalarNode) -> float:
+        """Parse the note or the number of Hz."""
+        if self.notes:
+            hz = parse_note(text)
+        else:
+            raw = text.strip().lower().removesuffix("hz").strip()
+            try:
+                hz = float(raw)
+            except ValueError:
+                raise ValueError(f"'{text}' is not a frequency in Hz") from None
+        if not (math.isfinite(hz) and self.minimum <= hz <= self.maximum):
+            raise ValueError(f"{hz:g} Hz is outside {self.minimum:g}..{self.maximum:g} Hz")
+        return hz
+
+
+class FilePath(Kind):
+    """A path to an existing file, relative to the script's folder."""
+
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Fill placeholders, resolve the path and check that it names a file."""
+        ctx.count(node, path)
+        if not isinstance(node, yaml.ScalarNode):
+            return ctx.error(node, path, f"expected a file path, found {_node_word(node)}")
+        filled = ctx.fill(node, path, node.value)
+        if isinstance(filled, Invalid):
+            return filled
+        return resolve_file(filled.strip(), node, path, ctx)
+
+    def json_schema(self) -> dict[str, Any]:
+        """A string."""
+        return {"type": "string", "description": self.description}
+
+
+def resolve_file(text: str, node: yaml.Node, path: str, ctx: Context) -> Path | Invalid:
+    """Resolve `text` against the script's folder; record an issue if it is not a file."""
+    if not text:
+        return ctx.error(node, path, "the file path is empty")
+    candidate = Path(text).expanduser()
+    if not candidate.is_absolute() and ctx.base_dir is not None:
+        candidate = ctx.base_dir / candidate
+    if candidate.is_dir():
+        return ctx.error(node, path, f"'{text}' is a folder; name an audio file")
+    if not candidate.is_file():
+        return ctx.error(node, path, f"file not found: {candidate} (paths are relative to the "
+                         "script's folder)")
+    return candidate
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a mapping: its kind, whether it must be given, its default."""
+
+    kind: Kind
+    required: bool = False
+    default: Any = None
+
+
+class Obj(Kind):
+    """A mapping with known keys; optionally also written as a single scalar (shorthand)."""
+
+    def __init__(self, fields: Mapping[str, Field], description: str = "", *,
+                 shorthand: str | None = None, one_of: Iterable[tuple[str, ...]] = (),
+                 at_most_one: Iterable[tuple[str, ...]] = ()) -> None:
+        self.fields = dict(fields)
+        self.description = description
+        self.shorthand = shorthand
+        self.one_of = tuple(one_of)
+        self.at_most_one = tuple(at_most_one)
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Parse each key; report unknown, duplicate and missing keys."""
+        if not ctx.count(node, path):
+            return INVALID
+        if self.shorthand is not None and not isinstance(node, yaml.MappingNode):
+            value = self.fields[self.shorthand].kind.parse(node, path, ctx)
+            if isinstance(value, Invalid):
+                return value
+            return self._defaults() | {self.shorthand: value}
+        if not isinstance(node, yaml.MappingNode):
+            return ctx.error(node, path, f"expected a mapping with keys "
+                             f"{', '.join(self.fields)}, found {_node_word(node)}")
+        values: dict[str, Any] = {}
+        present: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None:
+                ctx.error(key_node, path, "a key must be a plain word")
+                continue
+            child = f"{path}.{key}" if path else str(key)
+            if key in present:
+                ctx.error(key_node, child, f"'{key}' is given twice; keep one")
+                continue
+            present.add(key)
+            spec = self.fields.get(key)
+            if spec is None:
+                hint = suggest(key, self.fields) or f" (valid keys: {', '.join(self.fields)})"
+                ctx.error(key_node, child, f"unknown key '{key}'{hint}")
+                continue
+            if is_null(value_node) and not spec.required:
+                values[key] = spec.default
+                continue
+            values[key] = spec.kind.parse(value_node, child, ctx)
+        for key, spec in self.fields.items():
+            if key not in present:
+                if spec.required:
+                    ctx.error(node, path, f"'{key}' is missing; add it")
+                values[key] = spec.default
+        for group in self.one_of:
+            given = [key for key in group if key in present]
+            if len(given) != 1:
+                ctx.error(node, path, f"give exactly one of {' or '.join(group)}"
+                          + (f" (found {', '.join(given)})" if given else ""))
+        for group in self.at_most_one:
+            given = [key for key in group if key in present]
+            if len(given) > 1:
+                ctx.error(node, path, f"give only one of {' or '.join(group)}")
+        return values
+
+    def _defaults(self) -> dict[str, Any]:
+        return {key: spec.default for key, spec in self.fields.items()}
+
+    def json_schema(self) -> dict[str, Any]:
+        """An object schema with additionalProperties false (plus the shorthand form)."""
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {key: spec.kind.json_schema() for key, spec in self.fields.items()},
+            "additionalProperties": False,
+        }
+        required = [key for key, spec in self.fields.items() if spec.required]
+        if required:
+            schema["required"] = required
+        if self.description:
+            schema["description"] = self.description
+        if self.shorthand is not None:
+            short = self.fields[self.shorthand].kind.json_schema()
+            return {"anyOf": [short, schema], "description": self.description}
+        return schema
+
+
+class ListOf(Kind):
+    """A sequence of one kind of value."""
+
+    def __init__(self, item: Kind, description: str = "", *, min_items: int = 0,
+                 max_items: int = 10_000) -> None:
+        self.item = item
+        self.description = description
+        self.min_items = min_items
+        self.max_items = max_items
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Parse each item."""
+        if not ctx.count(node, path):
+            return INVALID
+        if not isinstance(node, yaml.SequenceNode):
+            return ctx.error(node, path, f"expected a list, found {_node_word(node)}")
+        if not self.min_items <= len(node.value) <= self.max_items:
+            return ctx.error(node, path, f"expects {self.min_items} to {self.max_items} items, "
+                             f"found {len(node.value)}")
+        return [self.item.parse(item, f"{path}[{i}]", ctx) for i, item in enumerate(node.value)]
+
+    def json_schema(self) -> dict[str, Any]:
+        """An array schema."""
+        schema: dict[str, Any] = {"type": "array", "items": self.item.json_schema(),
+                                  "minItems": self.min_items}
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+class Variables(Kind):
+    """`vars:` — names to text; read before anything else, never filled itself."""
+
+    description = "values for {name} placeholders; --set name=value overrides them"
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Read names and their (scalar) values as text."""
+        ctx.count(node, path)
+        if not isinstance(node, yaml.MappingNode):
+            return ctx.error(node, path, f"expected a mapping of names to values, "
+                             f"found {_node_word(node)}")
+        values: dict[str, str] = {}
+        for key_node, value_node in node.value:
+            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
+            if not _NAME.fullmatch(str(name)):
+                ctx.error(key_node, path, f"'{name}' is not a variable name: use letters, digits "
+                          "and _, starting with a letter")
+                continue
+            if name in values:
+                ctx.error(key_node, f"{path}.{name}", f"'{name}' is given twice; keep one")
+                continue
+            if not isinstance(value_node, yaml.ScalarNode):
+                ctx.error(value_node, f"{path}.{name}", "a variable's value must be text or a "
+                          "number, not a list or mapping")
+                continue
+            values[name] = value_node.value
+        return values
+
+    def json_schema(self) -> dict[str, Any]:
+        """Names to strings or numbers."""
+        return {"type": "object", "description": self.description,
+                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                "additionalProperties": {"type": ["string", "number", "boolean"]}}
+
+
+class Custom(Kind):
+    """A kind defined by a parse function and a schema (for the few irregular values)."""
+
+    def __init__(self, parse: Callable[[yaml.Node, str, Context], Any],
+                 schema: Callable[[], dict[str, Any]]) -> None:
+        self._parse = parse
+        self._schema = schema
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Delegate to the parse function."""
+        if not ctx.count(node, path):
+            return INVALID
+        return self._parse(node, path, ctx)
+
+    def json_schema(self) -> dict[str, Any]:
+        """Delegate to the schema function."""
+        return self._schema()
+
+
+def _node_word(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if is_null(node):
+        return "nothing"
+    return f"'{_clip(node.value)}'"
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

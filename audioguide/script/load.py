@@ -1,0 +1,253 @@
+"""Load a session script: find it, read YAML with marks, validate everything, build the model."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from ..breathing import DEFAULT_WORDS
+from ..errors import InputError, Issue, ScriptError
+from .kinds import Context, Invalid, Variables, suggest
+from .model import (
+    At,
+    Bed,
+    Bell,
+    Breathe,
+    Hum,
+    Location,
+    Output,
+    Pause,
+    Repeat,
+    Say,
+    Section,
+    Session,
+    Sound,
+    Step,
+    Tone,
+    VoiceSpec,
+)
+from .schema import SESSION
+
+#: Scripts larger than this are refused before parsing.
+MAX_SCRIPT_BYTES = 2_000_000
+SCRIPT_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class BuiltinSession:
+    """A session script that ships with audioguide."""
+
+    name: str
+    path: Path
+
+
+def builtin_sessions() -> list[BuiltinSession]:
+    """The built-in sessions in `content/`, sorted by name."""
+    root = importlib.resources.files("audioguide.content")
+    found = []
+    for entry in root.iterdir():
+        if entry.name.endswith(SCRIPT_SUFFIXES) and entry.is_file():
+            found.append(BuiltinSession(entry.name.rsplit(".", 1)[0], Path(str(entry))))
+    return sorted(found, key=lambda session: session.name)
+
+
+def find_script(name_or_path: str | Path) -> Path:
+    """A script path as given, or the built-in session of that name."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_file():
+        return candidate
+    if candidate.is_dir():
+        raise InputError(f"{candidate} is a folder; give a script file or a built-in name")
+    text = str(name_or_path)
+    looks_like_path = "/" in text or text.endswith(SCRIPT_SUFFIXES)
+    builtins = {session.name: session.path for session in builtin_sessions()}
+    if not looks_like_path and text in builtins:
+        return builtins[text]
+    if looks_like_path:
+        raise InputError(f"script not found: {text}")
+    hint = suggest(text, builtins)
+    raise InputError(f"no script file or built-in session named '{text}'{hint}; "
+                     "`audioguide list` shows the built-in sessions")
+
+
+def load_session(source: str | Path, overrides: Mapping[str, str] | None = None) -> Session:
+    """Find, read and validate a script; raise ScriptError listing every problem."""
+    path = find_script(source)
+    data = _read(path)
+    return parse_session(data, path=path, overrides=overrides)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_SCRIPT_BYTES:
+            raise ScriptError([Issue(str(path), 1, 1, f"the script is {size} bytes; the limit is "
+                                     f"{MAX_SCRIPT_BYTES} (is this the right file?)")])
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _decode(data: bytes, file: str) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScriptError([Issue(file, line, column, "this is not UTF-8 text; save the script "
+                                 "as UTF-8")]) from None
+    if "\x00" in text:
+        raise ScriptError([Issue(file, 1, 1, "this is a binary file, not a YAML script")])
+    return text
+
+
+def compose(text: str, file: str) -> yaml.Node | None:
+    """Parse YAML into a node tree with marks; YAML syntax errors become ScriptErrors."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        raise ScriptError([Issue(file, line, column, f"YAML syntax: {problem}{context}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScriptError([Issue(file, 1, 1, f"YAML syntax: {exc}")]) from None
+    except RecursionError:
+        raise ScriptError([Issue(file, 1, 1, "the YAML is nested too deeply")]) from None
+
+
+def parse_session(data: bytes | str, *, path: Path | None = None,
+                  overrides: Mapping[str, str] | None = None) -> Session:
+    """Validate script text; `path` places errors and resolves relative files."""
+    file = str(path) if path is not None else "<script>"
+    text = data if isinstance(data, str) else _decode(data, file)
+    root = compose(text, file)
+    if root is None:
+        raise ScriptError([Issue(file, 1, 1, "the script is empty; it needs at least steps:")])
+    ctx = Context(file=file, base_dir=path.parent if path is not None else None)
+    if not isinstance(root, yaml.MappingNode):
+        ctx.error(root, "", "a script is a mapping of keys (title:, steps:, ...) at the top level")
+        raise ScriptError(ctx.issues)
+    variables = _read_variables(root, ctx)
+    overrides = dict(overrides or {})
+    ctx.variables = {**variables, **overrides}
+    values = SESSION.parse(root, "", ctx)
+    if not ctx.issues:
+        _check_overrides(overrides, variables, ctx, file)
+    if ctx.issues:
+        raise ScriptError(sorted(ctx.issues, key=lambda i: (i.line, i.column)))
+    return _build_session(values, path, ctx)
+
+
+def _read_variables(root: yaml.MappingNode, ctx: Context) -> dict[str, str]:
+    for key_node, value_node in root.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == "vars":
+            values = Variables().parse(value_node, "vars", ctx)
+            return {} if isinstance(values, Invalid) else dict(values)
+    return {}
+
+
+def _check_overrides(overrides: Mapping[str, str], declared: Mapping[str, str], ctx: Context,
+                     file: str) -> None:
+    for name in overrides:
+        if name not in declared and name not in ctx.used_variables:
+            known = sorted(set(declared) | ctx.used_variables)
+            matches = difflib.get_close_matches(name, known, n=1)
+            hint = (f" (did you mean '{matches[0]}'?)" if matches
+                    else f" (it has: {', '.join(known)})" if known else " (it has none)")
+            raise InputError(f"--set {name}: {file} has no variable '{name}'{hint}")
+
+
+def _build_session(values: dict[str, Any], path: Path | None, ctx: Context) -> Session:
+    name = path.stem if path is not None else "session"
+    voice_values = values["voice"] or _defaults_of("voice")
+    voice = VoiceSpec(engine=voice_values["engine"], voice_id=voice_values["id"],
+                      rate_wpm=voice_values["rate"], pitch=voice_values["pitch"],
+                      level_db=voice_values["level"])
+    output_values = values["output"] or _defaults_of("output")
+    output = Output(format=output_values["format"] or "mp3",
+                    sample_rate=int(output_values["sample_rate"]),
+                    channels=int(output_values["channels"]),
+                    loudness_lufs=output_values["loudness"])
+    bed = None
+    if values["bed"] is not None:
+        bed_values = values["bed"]
+        sound = bed_values["sound"]
+        bed = Bed(sound="file" if isinstance(sound, Path) else sound,
+                  file=sound if isinstance(sound, Path) else None,
+                  level_db=bed_values["level"], duck_db=bed_values["duck"],
+                  fade_in_s=bed_values["fade_in"], fade_out_s=bed_values["fade_out"])
+    return Session(
+        name=name,
+        source=path,
+        title=values["title"] or name.replace("-", " ").replace("_", " ").capitalize(),
+        description=values["description"] or "",
+        author=values["author"] or "",
+        language=values["language"],
+        voice=voice,
+        gap_s=voice_values["gap"],
+        bed=bed,
+        output=output,
+        steps=_build_steps(values["steps"], ctx.file),
+        variables=MappingProxyType(dict(ctx.variables)),
+    )
+
+
+def _defaults_of(key: str) -> dict[str, Any]:
+    kind = SESSION.fields[key].kind
+    return {name: spec.default for name, spec in kind.fields.items()}  # type: ignore[attr-defined]
+
+
+def _build_steps(raw: list[tuple[str, Any, int, int, str]], file: str) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    for kind, value, line, column, key_path in raw:
+        where = Location(file, line, column, key_path)
+        steps.append(_build_step(kind, value, where, file))
+    return tuple(steps)
+
+
+def _build_step(kind: str, v: Any, where: Location, file: str) -> Step:
+    if kind == "say":
+        return Say(where=where, text=v["text"], after_s=v["after"],
+                   voice=VoiceSpec(engine=v["engine"], voice_id=v["voice"], rate_wpm=v["rate"],
+                                   pitch=v["pitch"], level_db=v["level"]))
+    if kind == "pause":
+        return Pause(where=where, seconds=v)
+    if kind == "at":
+        return At(where=where, seconds=v)
+    if kind == "breathe":
+        words = dict(DEFAULT_WORDS)
+        words.update({key: text for key, text in (v["words"] or {}).items() if text is not None})
+        ramp = {key: Fraction(s) for key, s in (v["ramp"] or {}).items() if s is not None}
+        return Breathe(where=where, pattern=v["pattern"], cycles=v["cycles"],
+                       duration_s=v["duration"], cue=v["cue"],
+                       words=MappingProxyType(words), ramp=MappingProxyType(ramp),
+                       level_db=v["level"])
+    if kind == "hum":
+        return Hum(where=where, hz=v["hz"] or v["note"], seconds=v["duration"],
+                   level_db=v["level"], fade_in_s=v["fade_in"], fade_out_s=v["fade_out"],
+                   vowel=v["vowel"])
+    if kind == "bell":
+        return Bell(where=where, kind=v["kind"], count=v["count"], gap_s=v["gap"],
+                    level_db=v["level"], file=v["file"])
+    if kind == "tone":
+        return Tone(where=where, hz=v["hz"] or v["note"], seconds=v["duration"],
+                    level_db=v["level"], wave=v["wave"], fade_in_s=v["fade_in"],
+                    fade_out_s=v["fade_out"], beat_hz=float(v["beat"]))
+    if kind == "sound":
+        return Sound(where=where, file=v["file"], level_db=v["level"], fade_in_s=v["fade_in"],
+                     fade_out_s=v["fade_out"], after_s=v["after"])
+    if kind == "section":
+        return Section(where=where, title=v["title"])
+    if kind == "repeat":
+        return Repeat(where=where, times=v["times"], steps=_build_steps(v["steps"], file))
+    raise AssertionError(f"unhandled step kind {kind}")

@@ -1,0 +1,190 @@
+"""The validated, immutable session model that the loader produces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+
+from ..breathing import Pattern
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was written: file, 1-based line and column, key path."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class VoiceSpec:
+    """Voice settings; `None` means "inherit from the session"."""
+
+    engine: str | None = None
+    voice_id: str | None = None
+    rate_wpm: float | None = None
+    pitch: float | None = None
+    level_db: float | None = None
+
+    def over(self, base: VoiceSpec) -> VoiceSpec:
+        """These settings with unset ones taken from `base`."""
+        return VoiceSpec(
+            engine=self.engine if self.engine is not None else base.engine,
+            voice_id=self.voice_id if self.voice_id is not None else base.voice_id,
+            rate_wpm=self.rate_wpm if self.rate_wpm is not None else base.rate_wpm,
+            pitch=self.pitch if self.pitch is not None else base.pitch,
+            level_db=self.level_db if self.level_db is not None else base.level_db,
+        )
+
+
+@dataclass(frozen=True)
+class Bed:
+    """A background sound under the whole session (or a section)."""
+
+    sound: str                      # a noise name, or "file"
+    file: Path | None
+    level_db: float
+    duck_db: float
+    fade_in_s: Fraction
+    fade_out_s: Fraction
+
+
+@dataclass(frozen=True)
+class Output:
+    """Render defaults: format, rate, channels and loudness target."""
+
+    format: str = "mp3"
+    sample_rate: int = 44100
+    channels: int = 2
+    loudness_lufs: float | None = -16.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """Base of every step: where it was written."""
+
+    where: Location
+
+
+@dataclass(frozen=True, kw_only=True)
+class Say(Step):
+    """Speak a line, then leave `after` seconds of silence."""
+
+    text: str
+    after_s: Fraction | None
+    voice: VoiceSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pause(Step):
+    """Silence."""
+
+    seconds: Fraction
+
+
+@dataclass(frozen=True, kw_only=True)
+class Breathe(Step):
+    """Paced breathing for whole cycles, with cues on every phase boundary."""
+
+    pattern: Pattern
+    cycles: int | None
+    duration_s: Fraction | None
+    cue: str                         # voice | tone | both | none
+    words: Mapping[str, str]
+    ramp: Mapping[str, Fraction]     # phase kind → its length by the last cycle
+    level_db: float                  # level of the tone cues
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hum(Step):
+    """A voiced drone at a pitch."""
+
+    hz: float
+    seconds: Fraction
+    level_db: float
+    fade_in_s: Fraction
+    fade_out_s: Fraction
+    vowel: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bell(Step):
+    """One or more bell strikes, `gap` apart."""
+
+    kind: str
+    count: int
+    gap_s: Fraction
+    level_db: float
+    file: Path | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tone(Step):
+    """A steady tone, optionally with a binaural beat."""
+
+    hz: float
+    seconds: Fraction
+    level_db: float
+    wave: str
+    fade_in_s: Fraction
+    fade_out_s: Fraction
+    beat_hz: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sound(Step):
+    """An audio file played in full, then `after` seconds of silence."""
+
+    file: Path
+    level_db: float
+    fade_in_s: Fraction
+    fade_out_s: Fraction
+    after_s: Fraction
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section(Step):
+    """The start of a chapter."""
+
+    title: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Repeat(Step):
+    """Steps played several times over."""
+
+    times: int
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class At(Step):
+    """Move the next step to an absolute time."""
+
+    seconds: Fraction
+
+
+@dataclass(frozen=True)
+class Session:
+    """A whole validated script."""
+
+    name: str
+    source: Path | None
+    title: str
+    description: str
+    author: str
+    language: str
+    voice: VoiceSpec
+    gap_s: Fraction
+    bed: Bed | None
+    output: Output
+    steps: tuple[Step, ...]
+    variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -1,0 +1,322 @@
+"""Format version 1 of the session script, declared once for the loader and the JSON Schema."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import yaml
+
+from ..breathing import (
+    PATTERNS,
+    PHASE_KINDS,
+    lengths_from_numbers,
+    parse_pattern_text,
+    pattern_from_lengths,
+)
+from .kinds import (
+    INVALID,
+    Choice,
+    Context,
+    Custom,
+    Duration,
+    Field,
+    FilePath,
+    Frequency,
+    Invalid,
+    Kind,
+    Level,
+    Number,
+    Obj,
+    Text,
+    Variables,
+    resolve_file,
+    suggest,
+)
+
+FORMAT_VERSION = 1
+ENGINES = ("pyttsx3", "draft")
+NOISES = ("white", "pink", "brown", "ocean", "rain")
+BELLS = ("bowl", "chime", "soft")
+CUES = ("both", "voice", "tone", "none")
+WAVES = ("sine", "triangle", "soft-square")
+VOWELS = ("mm", "oo", "ah")
+FORMATS = ("mp3", "wav", "ogg", "flac")
+
+
+# --- breathing patterns: a name, numbers, a list or a mapping ---------------------------
+
+def _parse_pattern(node: yaml.Node, path: str, ctx: Context) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        text = ctx.fill(node, path, node.value)
+        if isinstance(text, Invalid):
+            return text
+        try:
+            return parse_pattern_text(text)
+        except ValueError:
+            hint = suggest(text.strip().lower(), PATTERNS) or (
+                f" (choose one of: {', '.join(PATTERNS)}, or numbers like 4-7-8)")
+            return ctx.error(node, path, f"unknown pattern '{text.strip()}'{hint}")
+    if isinstance(node, yaml.SequenceNode):
+        parsed = [_phase_length(item, f"{path}[{i}]", ctx) for i, item in enumerate(node.value)]
+        seconds = [value for value in parsed if isinstance(value, Fraction)]
+        if len(seconds) != len(parsed):
+            return INVALID
+        try:
+            lengths = lengths_from_numbers(seconds)
+        except ValueError as exc:
+            return ctx.error(node, path, f"{exc}: [inhale, exhale], [inhale, hold, exhale] or "
+                             "[inhale, hold, exhale, hold]")
+        return _pattern_or_error(lengths, node, path, ctx)
+    if isinstance(node, yaml.MappingNode):
+        values = PHASES.parse(node, path, ctx)
+        if isinstance(values, Invalid):
+            return values
+        lengths = {kind: value for kind, value in values.items() if value is not None}
+        if any(isinstance(value, Invalid) for value in lengths.values()):
+            return INVALID
+        return _pattern_or_error(lengths, node, path, ctx)
+    return ctx.error(node, path, "expected a pattern name, a list of seconds or a mapping "
+                     "of phases")
+
+
+def _phase_length(node: yaml.Node, path: str, ctx: Context) -> Fraction | Invalid:
+    value = PHASE_SECONDS.parse(node, path, ctx)
+    return value if isinstance(value, Invalid) else Fraction(value)
+
+
+def _pattern_or_error(lengths: dict[str, Fraction], node: yaml.Node, path: str,
+                      ctx: Context) -> Any:
+    if lengths.get("inhale", 0) <= 0 or lengths.get("exhale", 0) <= 0:
+        return ctx.error(node, path, "a breath needs an inhale and an exhale longer than 0")
+    name = "-".join(f"{float(lengths[kind]):g}" for kind in PHASE_KINDS if lengths.get(kind))
+    return pattern_from_lengths(name, lengths)
+
+
+PHASE_SECONDS = Duration("seconds for this phase")
+PHASES = Obj({kind: Field(PHASE_SECONDS) for kind in PHASE_KINDS},
+             "phase lengths in seconds")
+PATTERN = Custom(_parse_pattern, lambda: {
+    "description": "a named pattern (" + ", ".join(PATTERNS) + "), numbers like 4-7-8, "
+                   "a list [inhale, hold, exhale, hold] or a mapping of phases",
+    "anyOf": [{"enum": list(PATTERNS)}, {"type": "string"},
+              {"type": "array", "items": {"type": ["number", "string"]},
+               "minItems": 2, "maxItems": 4},
+              PHASES.json_schema()]})
+
+
+# --- steps ---------------------------------------------------------------------------
+
+TEXT = Text("what to say; {name} placeholders are filled from vars:")
+FADE = Duration("fade length")
+
+SAY = Obj({
+    "text": Field(TEXT, required=True),
+    "after": Field(Duration("silence after the line (overrides voice.gap)")),
+    "engine": Field(Choice(ENGINES, "text-to-speech engine for this line")),
+    "voice": Field(Text("the engine's voice id for this line")),
+    "rate": Field(Number("words per minute", minimum=40, maximum=500)),
+    "pitch": Field(Number("pitch in engine units (pyttsx3/eSpeak: 0-99)", minimum=0,
+                          maximum=100)),
+    "level": Field(Level("gain of this line")),
+}, "speak a line, then leave a gap", shorthand="text")
+
+WORDS = Obj({kind: Field(Text(f"what the voice says at each {kind.replace('_', '-')}"))
+             for kind in PHASE_KINDS}, "the spoken cue for each phase")
+
+BREATHE = Obj({
+    "pattern": Field(PATTERN, required=True),
+    "cycles": Field(Number("how many whole breaths", minimum=1, maximum=5000, integer=True)),
+    "duration": Field(Duration("how long; rounded up to whole breaths", positive=True)),
+    "cue": Field(Choice(CUES, "spoken words, a tone, both, or nothing at each phase"),
+                 default="both"),
+    "words": Field(WORDS),
+    "ramp": Field(PHASES),
+    "level": Field(Level("level of the tone cues"), default=-20.0),
+}, "paced breathing for whole breaths", shorthand="pattern", at_most_one=[("cycles", "duration")])
+
+HUM = Obj({
+    "note": Field(Frequency("the drone's note, like A2", notes=True, minimum=20, maximum=2000)),
+    "hz": Field(Frequency("the drone's pitch in Hz", notes=False, minimum=20, maximum=2000)),
+    "duration": Field(Duration(positive=True), required=True),
+    "level": Field(Level(), default=-20.0),
+    "fade_in": Field(FADE, default=Fraction(2)),
+    "fade_out": Field(FADE, default=Fraction(3)),
+    "vowel": Field(Choice(VOWELS, "the vowel colour of the hum"), default="mm"),
+}, "a warm humming drone to hum along with", one_of=[("note", "hz")])
+
+BELL = Obj({
+    "kind": Field(Choice(BELLS, "bowl (singing bowl), chime or soft"), default="bowl"),
+    "count": Field(Number("strikes", minimum=1, maximum=100, integer=True), default=1),
+    "gap": Field(Duration("time from one strike to the next", positive=True),
+                 default=Fraction(5)),
+    "level": Field(Level(), default=-12.0),
+    "file": Field(FilePath("your own bell recording, used instead of the synthesized one")),
+}, "bell strikes; the step lasts count × gap and the last ring carries on under what follows",
+    shorthand="kind")
+
+TONE = Obj({
+    "note": Field(Frequency(notes=True)),
+    "hz": Field(Frequency(notes=False)),
+    "duration": Field(Duration(positive=True), required=True),
+    "level": Field(Level(), default=-20.0),
+    "wave": Field(Choice(WAVES), default="sine"),
+    "fade_in": Field(FADE, default=Fraction(1)),
+    "fade_out": Field(FADE, default=Fraction(1)),
+    "beat": Field(Number("binaural beat in Hz between left and right (needs stereo)",
+                         minimum=0, maximum=40), default=0.0),
+}, "a steady tone", one_of=[("note", "hz")])
+
+SOUND = Obj({
+    "file": Field(FilePath("an audio file ffmpeg can read, relative to the script"),
+                  required=True),
+    "level": Field(Level(), default=0.0),
+    "fade_in": Field(FADE, default=Fraction(0)),
+    "fade_out": Field(FADE, default=Fraction(0)),
+    "after": Field(Duration("silence after the sound"), default=Fraction(0)),
+}, "play an audio file in full", shorthand="file")
+
+SECTION = Obj({"title": Field(Text("chapter title"), required=True)},
+              "starts a chapter", shorthand="title")
+
+PAUSE = Duration("silence for this long")
+AT = Duration("the next step starts at this absolute time")
+
+
+def _parse_steps(node: yaml.Node, path: str, ctx: Context) -> Any:
+    if not isinstance(node, yaml.SequenceNode):
+        return ctx.error(node, path, "expected a list of steps (each line starting with '- ')")
+    if not node.value:
+        return ctx.error(node, path, "the list of steps is empty; add at least one step")
+    steps = []
+    for index, item in enumerate(node.value):
+        item_path = f"{path}[{index}]"
+        ctx.count(item, item_path)
+        if not isinstance(item, yaml.MappingNode) or len(item.value) != 1:
+            found = (f"keys {', '.join(str(k.value) for k, _ in item.value)}"
+                     if isinstance(item, yaml.MappingNode) else "something else")
+            ctx.error(item, item_path, f"a step is one of {', '.join(STEP_KINDS)} with its "
+                      f"value (found {found}); indent a step's settings under its name")
+            continue
+        key_node, value_node = item.value[0]
+        kind = str(key_node.value)
+        if kind not in STEP_KINDS:
+            hint = suggest(kind, STEP_KINDS) or f" (steps are: {', '.join(STEP_KINDS)})"
+            ctx.error(key_node, item_path, f"unknown step '{kind}'{hint}")
+            continue
+        value = STEP_KINDS[kind].parse(value_node, f"{item_path}.{kind}", ctx)
+        mark = key_node.start_mark
+        steps.append((kind, value, mark.line + 1, mark.column + 1, f"{item_path}.{kind}"))
+    return steps
+
+
+def _steps_schema() -> dict[str, Any]:
+    return {"type": "array", "minItems": 1, "description": "what happens, in order",
+            "items": {"type": "object", "minProperties": 1, "maxProperties": 1,
+                      "additionalProperties": False,
+                      "properties": {kind: {"$ref": f"#/$defs/{kind}"}
+                                     for kind in STEP_KINDS}}}
+
+
+STEPS = Custom(_parse_steps, _steps_schema)
+
+REPEAT = Obj({
+    "times": Field(Number("how many times", minimum=1, maximum=1000, integer=True),
+                   required=True),
+    "steps": Field(STEPS, required=True),
+}, "steps played several times over")
+
+STEP_KINDS: dict[str, Kind] = {
+    "say": SAY, "pause": PAUSE, "breathe": BREATHE, "hum": HUM, "bell": BELL, "tone": TONE,
+    "sound": SOUND, "section": SECTION, "repeat": REPEAT, "at": AT,
+}
+
+
+# --- the session ---------------------------------------------------------------------
+
+def _parse_bed_sound(node: yaml.Node, path: str, ctx: Context) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return ctx.error(node, path, "expected a noise name or a file path")
+    text = ctx.fill(node, path, node.value)
+    if isinstance(text, Invalid):
+        return text
+    word = text.strip()
+    if word in NOISES:
+        return word
+    if "/" not in word and "." not in word:
+        hint = suggest(word, NOISES) or f" (choose one of: {', '.join(NOISES)}, or a file path)"
+        return ctx.error(node, path, f"unknown bed sound '{word}'{hint}")
+    return resolve_file(word, node, path, ctx)
+
+
+BED_SOUND = Custom(_parse_bed_sound, lambda: {
+    "description": "a noise (" + ", ".join(NOISES) + ") or an audio file to loop",
+    "anyOf": [{"enum": list(NOISES)}, {"type": "string"}]})
+
+BED = Obj({
+    "sound": Field(BED_SOUND, required=True),
+    "level": Field(Level(), default=-30.0),
+    "duck": Field(Level("how far the bed dips while the voice speaks", minimum=0,
+                        maximum=40), default=8.0),
+    "fade_in": Field(FADE, default=Fraction(5)),
+    "fade_out": Field(FADE, default=Fraction(8)),
+}, "a soft background sound under the whole session", shorthand="sound")
+
+VOICE = Obj({
+    "engine": Field(Choice(ENGINES, "text-to-speech engine"), default="pyttsx3"),
+    "id": Field(Text("the engine's voice id (see `audioguide voices`)")),
+    "rate": Field(Number("words per minute", minimum=40, maximum=500), default=130.0),
+    "pitch": Field(Number("pitch in engine units (pyttsx3/eSpeak: 0-99)", minimum=0,
+                          maximum=100)),
+    "gap": Field(Duration("silence after each line"), default=Fraction(1)),
+    "level": Field(Level("gain of the narration"), default=0.0),
+}, "defaults for every say line")
+
+
+def _parse_loudness(node: yaml.Node, path: str, ctx: Context) -> Any:
+    if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() in ("off", "false", "no"):
+        return None
+    return LOUDNESS_NUMBER.parse(node, path, ctx)
+
+
+LOUDNESS_NUMBER = Number("integrated loudness target in LUFS", minimum=-40, maximum=-5)
+LOUDNESS = Custom(_parse_loudness, lambda: {
+    "description": "integrated loudness target in LUFS, or off to keep levels as written",
+    "anyOf": [LOUDNESS_NUMBER.json_schema(), {"enum": ["off", False]}]})
+
+OUTPUT = Obj({
+    "format": Field(Choice(FORMATS, "file format")),
+    "sample_rate": Field(Number("samples per second", minimum=8000, maximum=192000,
+                                integer=True), default=44100),
+    "channels": Field(Number("1 (mono) or 2 (stereo)", minimum=1, maximum=2, integer=True),
+                      default=2),
+    "loudness": Field(LOUDNESS, default=-16.0),
+}, "render settings; command-line options override them")
+
+SESSION = Obj({
+    "audioguide": Field(Number("script format version", minimum=1, maximum=FORMAT_VERSION,
+                               integer=True), default=FORMAT_VERSION),
+    "title": Field(Text("the session's title")),
+    "description": Field(Text("what the session is for")),
+    "author": Field(Text("written to the file's artist tag")),
+    "language": Field(Text("language code, like en"), default="en"),
+    "voice": Field(VOICE),
+    "bed": Field(BED),
+    "vars": Field(Variables()),
+    "output": Field(OUTPUT),
+    "steps": Field(STEPS, required=True),
+}, "an audioguide session script")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of format version 1, for editors and validators."""
+    schema = SESSION.json_schema()
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://audioguide.invalid/schema/session-v1.json",
+        "title": "audioguide session script, format 1",
+        **schema,
+        "$defs": {kind: value.json_schema() for kind, value in STEP_KINDS.items()},
+    }
+    return schema
+

@@ -1,0 +1,497 @@
+"""The compiler: a `Session` becomes a `Timeline` of clips placed at exact integer samples.
+
+The cursor is an exact `Fraction` of seconds; each clip's start is that exact
+time rounded to the nearest sample once. Nothing adds up rounded durations, so a
+12-hour session has no drift. Clip lengths come from a `ClipLengths` object
+(speech from the voice cache, files from ffmpeg, synthesized sounds from their
+own definition), which keeps this module free of audio work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+from .breathing import Pattern, breaths_per_minute, pattern_from_lengths
+from .errors import Issue, ScriptError, UnknownVoiceError
+from .script.model import (
+    At,
+    Bell,
+    Breathe,
+    Hum,
+    Location,
+    Pause,
+    Repeat,
+    Say,
+    Section,
+    Session,
+    Sound,
+    Step,
+    Tone,
+    VoiceSpec,
+)
+from .sounds import CUE_HZ, BellStrike, CueTone, HumDrone, SteadyTone
+from .units import MAX_SESSION_SECONDS, format_seconds, seconds_to_samples
+from .voices import SpeechRequest, VoiceSettings
+
+#: Holds longer than this draw a warning.
+LONG_HOLD_S = 10
+#: Paces faster than this many breaths a minute draw a warning.
+FAST_PACE_BPM = 10.0
+#: Lowest level the bed reaches during speech starts this long before the voice...
+DUCK_ATTACK_S = Fraction(3, 10)
+#: ...and rises back over this long after it.
+DUCK_RELEASE_S = Fraction(6, 10)
+
+
+@dataclass(frozen=True)
+class FileClip:
+    """An audio file, decoded at the session rate."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class FileLoop:
+    """An audio file looped seamlessly as a bed."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class NoiseSource:
+    """A generated noise bed."""
+
+    kind: str
+    seed: int = 1
+
+
+class ClipLengths(Protocol):
+    """Lengths of clips whose length is their own (speech, files, bells)."""
+
+    def frames(self, source: Hashable) -> int:
+        """Length in frames at the session rate."""
+        ...
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A sound placed in the session."""
+
+    start: int
+    length: int
+    source: Hashable
+    gain_db: float
+    kind: str
+    where: Location
+    fade_in: int = 0
+    fade_out: int = 0
+    text: str | None = None
+
+    @property
+    def end(self) -> int:
+        """First sample after the clip."""
+        return self.start + self.length
+
+
+@dataclass(frozen=True)
+class BedTrack:
+    """A background bed from `start` to `end`, dipping by `duck_db` during `duck` spans."""
+
+    source: Hashable
+    start: int
+    end: int
+    level_db: float
+    duck_db: float
+    fade_in: int
+    fade_out: int
+    duck: tuple[tuple[int, int], ...]
+    attack: int
+    release: int
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A section of the session, from `start` up to `end`."""
+
+    title: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Item:
+    """One step as placed, for `inspect`."""
+
+    kind: str
+    start: int
+    length: int
+    where: Location
+    detail: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Everything the mixer needs, in integer samples at `sample_rate`."""
+
+    title: str
+    sample_rate: int
+    channels: int
+    length: int
+    clips: tuple[Clip, ...]
+    beds: tuple[BedTrack, ...]
+    chapters: tuple[Chapter, ...]
+    items: tuple[Item, ...]
+    warnings: tuple[Issue, ...]
+
+    @property
+    def seconds(self) -> float:
+        """Total length in seconds."""
+        return self.length / self.sample_rate
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready description: every item and clip with samples and seconds."""
+        rate = self.sample_rate
+
+        def span(start: int, length: int) -> dict[str, Any]:
+            return {"start": start, "length": length, "start_s": round(start / rate, 6),
+                    "length_s": round(length / rate, 6)}
+
+        return {
+            "title": self.title, "sample_rate": rate, "channels": self.channels,
+            "length": self.length, "length_s": round(self.length / rate, 6),
+            "steps": [{"kind": item.kind, **span(item.start, item.length),
+                       "line": item.where.line, "path": item.where.path,
+                       "detail": item.detail} for item in self.items],
+            "clips": [{"kind": clip.kind, **span(clip.start, clip.length),
+                       "gain_db": clip.gain_db, "line": clip.where.line,
+                       **({"text": clip.text} if clip.text is not None else {})}
+                      for clip in self.clips],
+            "beds": [{"source": describe_source(bed.source), **span(bed.start, bed.end - bed.start),
+                      "level_db": bed.level_db, "duck_db": bed.duck_db} for bed in self.beds],
+            "chapters": [{"title": chapter.title, **span(chapter.start,
+                                                          chapter.end - chapter.start)}
+                         for chapter in self.chapters],
+            "warnings": [str(warning) for warning in self.warnings],
+        }
+
+
+def describe_source(source: Hashable) -> str:
+    """A short human name for a clip's source."""
+    if isinstance(source, NoiseSource):
+        return source.kind
+    if isinstance(source, (FileClip, FileLoop)):
+        return str(source.path)
+    return type(source).__name__
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """Choices that come from the command line rather than the script."""
+
+    sample_rate: int | None = None
+    channels: int | None = None
+    voice: VoiceSpec = field(default_factory=VoiceSpec)
+
+
+def voice_settings(spec: VoiceSpec) -> VoiceSettings:
+    """Fully resolved settings for the speech engine."""
+    return VoiceSettings(engine=spec.engine or "pyttsx3", voice_id=spec.voice_id,
+                         rate_wpm=float(spec.rate_wpm or 130.0), pitch=spec.pitch)
+
+
+def _line_voice(session: Session, line: VoiceSpec, options: CompileOptions) -> VoiceSpec:
+    return options.voice.over(line.over(session.voice))
+
+
+def speech_requests(session: Session, options: CompileOptions | None = None
+                    ) -> Iterator[SpeechRequest]:
+    """Every line the session will speak (with repeats), so they can be made ahead of time."""
+    options = options or CompileOptions()
+    base = _line_voice(session, VoiceSpec(), options)
+
+    def walk(steps: tuple[Step, ...]) -> Iterator[SpeechRequest]:
+        for step in steps:
+            if isinstance(step, Say):
+                spec = _line_voice(session, step.voice, options)
+                yield SpeechRequest(step.text, voice_settings(spec))
+            elif isinstance(step, Breathe) and step.cue in ("voice", "both"):
+                for kind in {phase.kind for phase in _cycle_patterns(step, 1)[0].phases} | set(
+                        step.ramp):
+                    yield SpeechRequest(step.words[kind], voice_settings(base))
+            elif isinstance(step, Repeat):
+                yield from walk(step.steps)
+
+    return walk(session.steps)
+
+
+def _cycle_patterns(step: Breathe, cycles: int) -> list[Pattern]:
+    """The pattern of each cycle: fixed, or moving linearly to `ramp` by the last cycle."""
+    start = step.pattern.lengths()
+    if not step.ramp:
+        return [step.pattern] * cycles
+    end = {**start, **step.ramp}
+    kinds = set(start) | set(end)
+    patterns = []
+    for index in range(cycles):
+        share = Fraction(index, cycles - 1) if cycles > 1 else Fraction(0)
+        lengths = {kind: start.get(kind, Fraction(0)) + (end.get(kind, Fraction(0))
+                   - start.get(kind, Fraction(0))) * share for kind in kinds}
+        patterns.append(pattern_from_lengths(step.pattern.name, lengths))
+    return patterns
+
+
+def _cycles_for(step: Breathe) -> int:
+    if step.cycles is not None:
+        return step.cycles
+    if step.duration_s is None:
+        return 6
+    # Whole breaths only: the fewest cycles that fill the duration. Phase lengths move
+    # linearly from the first cycle to the last, so n cycles last n × (first + last) / 2.
+    first = step.pattern.cycle_seconds
+    last = _cycle_patterns(step, 2)[-1].cycle_seconds
+    for cycles in range(1, 5001):
+        total = first if cycles == 1 else cycles * (first + last) / 2
+        if total >= step.duration_s:
+            return cycles
+    return 5000
+
+
+class _Compiler:
+    def __init__(self, session: Session, lengths: ClipLengths, options: CompileOptions) -> None:
+        self.session = session
+        self.lengths = lengths
+        self.options = options
+        self.rate = options.sample_rate or session.output.sample_rate
+        self.channels = options.channels or session.output.channels
+        self.now = Fraction(0)
+        self.clips: list[Clip] = []
+        self.items: list[Item] = []
+        self.sections: list[tuple[str, int]] = []
+        self.issues: list[Issue] = []
+        self.warnings: list[Issue] = []
+        self.warned: set[tuple[str, str]] = set()
+        self.base_voice = _line_voice(session, VoiceSpec(), options)
+
+    # -- helpers ------------------------------------------------------------------------
+    def sample(self, seconds: Fraction) -> int:
+        return seconds_to_samples(seconds, self.rate)
+
+    def error(self, where: Location, message: str) -> None:
+        self.issues.append(Issue(where.file, where.line, where.column,
+                                 f"{where.path}: {message}"))
+
+    def warn(self, where: Location, message: str) -> None:
+        if (where.path, message) not in self.warned:
+            self.warned.add((where.path, message))
+            self.warnings.append(Issue(where.file, where.line, where.column,
+                                       f"warning: {where.path}: {message}"))
+
+    def frames_of(self, source: Hashable, where: Location) -> int | None:
+        try:
+            return self.lengths.frames(source)
+        except UnknownVoiceError as exc:
+            self.error(where, str(exc))
+            return None
+
+    def place(self, source: Hashable, at: Fraction, length: int, gain_db: float, kind: str,
+              where: Location, *, fade_in: Fraction = Fraction(0), fade_out: Fraction = Fraction(0),
+              text: str | None = None) -> Clip:
+        clip = Clip(start=self.sample(at), length=length, source=source, gain_db=gain_db,
+                    kind=kind, where=where, fade_in=min(self.sample(fade_in), length),
+                    fade_out=min(self.sample(fade_out), length), text=text)
+        self.clips.append(clip)
+        return clip
+
+    def item(self, kind: str, begin: Fraction, where: Location, detail: str) -> None:
+        start = self.sample(begin)
+        self.items.append(Item(kind, start, self.sample(self.now) - start, where, detail))
+
+    # -- steps --------------------------------------------------------------------------
+    def run(self, steps: tuple[Step, ...]) -> None:
+        for step in steps:
+            begin = self.now
+            handler: Callable[[Any], str] = getattr(self, f"step_{type(step).__name__.lower()}")
+            detail = handler(step)
+            if not isinstance(step, (Repeat, At)):
+                self.item(type(step).__name__.lower(), begin, step.where, detail)
+
+    def step_say(self, step: Say) -> str:
+        spec = _line_voice(self.session, step.voice, self.options)
+        request = SpeechRequest(step.text, voice_settings(spec))
+        length = self.frames_of(request, step.where)
+        if length is None:
+            return step.text
+        self.place(request, self.now, length, float(spec.level_db or 0.0), "say", step.where,
+                   text=step.text)
+        gap = step.after_s if step.after_s is not None else self.session.gap_s
+        self.now += Fraction(length, self.rate) + gap
+        return step.text
+
+    def step_pause(self, step: Pause) -> str:
+        self.now += step.seconds
+        return f"{format_seconds(step.seconds)} of silence"
+
+    def step_at(self, step: At) -> str:
+        if step.seconds < self.now:
+            self.error(step.where, f"'at: {format_seconds(step.seconds)}' is earlier than where "
+                       f"the session already is ({format_seconds(self.now)}); move it later or "
+                       "shorten the steps before it")
+        else:
+            self.now = step.seconds
+        return ""
+
+    def step_section(self, step: Section) -> str:
+        self.sections.append((step.title, self.sample(self.now)))
+        return step.title
+
+    def step_repeat(self, step: Repeat) -> str:
+        for _ in range(step.times):
+            self.run(step.steps)
+        return ""
+
+    def step_hum(self, step: Hum) -> str:
+        length = self.sample(self.now + step.seconds) - self.sample(self.now)
+        self.place(HumDrone(round(step.hz, 6), step.vowel), self.now, length, step.level_db,
+                   "hum", step.where, fade_in=step.fade_in_s, fade_out=step.fade_out_s)
+        self.now += step.seconds
+        return f"hum {step.hz:.1f} Hz ({step.vowel})"
+
+    def step_tone(self, step: Tone) -> str:
+        if step.beat_hz and self.channels < 2:
+            self.warn(step.where, "a binaural beat needs stereo; this render is mono")
+        length = self.sample(self.now + step.seconds) - self.sample(self.now)
+        beat = step.beat_hz if self.channels >= 2 else 0.0
+        self.place(SteadyTone(round(step.hz, 6), step.wave, beat), self.now, length,
+                   step.level_db, "tone", step.where, fade_in=step.fade_in_s,
+                   fade_out=step.fade_out_s)
+        self.now += step.seconds
+        return f"{step.wave} {step.hz:.1f} Hz" + (f", {beat:g} Hz beat" if beat else "")
+
+    def step_bell(self, step: Bell) -> str:
+        source: Hashable = FileClip(step.file) if step.file else BellStrike(step.kind)
+        length = self.frames_of(source, step.where)
+        if length is None:
+            return step.kind
+        for strike in range(step.count):
+            self.place(source, self.now + step.gap_s * strike, length, step.level_db, "bell",
+                       step.where)
+        self.now += step.gap_s * step.count
+        return f"{step.count} × {step.file.name if step.file else step.kind}"
+
+    def step_sound(self, step: Sound) -> str:
+        source = FileClip(step.file)
+        length = self.frames_of(source, step.where)
+        if length is None:
+            return str(step.file)
+        self.place(source, self.now, length, step.level_db, "sound", step.where,
+                   fade_in=step.fade_in_s, fade_out=step.fade_out_s)
+        self.now += Fraction(length, self.rate) + step.after_s
+        return step.file.name
+
+    def step_breathe(self, step: Breathe) -> str:
+        cycles = _cycles_for(step)
+        patterns = _cycle_patterns(step, cycles)
+        spoken: dict[str, int | None] = {}
+        for pattern in patterns:
+            for phase in pattern.phases:
+                phase_start = self.now
+                if step.cue in ("voice", "both"):
+                    request = SpeechRequest(step.words[phase.kind],
+                                            voice_settings(self.base_voice))
+                    if phase.kind not in spoken:
+                        spoken[phase.kind] = self.frames_of(request, step.where)
+                    length = spoken[phase.kind]
+                    room = self.sample(phase_start + phase.seconds) - self.sample(phase_start)
+                    if length is not None and length > room:
+                        phase_name = phase.kind.replace("_", "-")
+                        self.error(step.where, f"the spoken cue '{step.words[phase.kind]}' takes "
+                                   f"{length / self.rate:.2f}s but the {phase_name} "
+                                   f"lasts {float(phase.seconds):.2f}s; shorten the words, slow "
+                                   "the pattern or use cue: tone")
+                        spoken[phase.kind] = None  # one error per phase kind is enough
+                    elif length is not None:
+                        self.place(request, phase_start, length,
+                                   float(self.base_voice.level_db or 0.0), "cue", step.where,
+                                   text=step.words[phase.kind])
+                if step.cue in ("tone", "both"):
+                    tone = CueTone(CUE_HZ[phase.kind], min(0.4, float(phase.seconds)))
+                    self.place(tone, phase_start, tone.frames(self.rate), step.level_db, "cue",
+                               step.where)
+                self.now += phase.seconds
+        self._breathing_warnings(step, patterns)
+        cycle = patterns[0].cycle_seconds
+        return (f"{step.pattern.name} × {cycles} ({float(cycle):g}s a breath"
+                + (f" → {float(patterns[-1].cycle_seconds):g}s" if step.ramp else "") + ")")
+
+    def _breathing_warnings(self, step: Breathe, patterns: list[Pattern]) -> None:
+        for pattern in (patterns[0], patterns[-1]):
+            for phase in pattern.phases:
+                if phase.kind in ("hold", "hold_out") and phase.seconds > LONG_HOLD_S:
+                    self.warn(step.where, f"a {float(phase.seconds):g}s hold is long; holds over "
+                              f"{LONG_HOLD_S}s can leave people light-headed")
+            pace = breaths_per_minute(pattern)
+            if pace > FAST_PACE_BPM:
+                self.warn(step.where, f"{pace:.1f} breaths a minute is faster than the "
+                          f"{FAST_PACE_BPM:g} or fewer usually used to calm down")
+        for kind in step.ramp:
+            if kind not in step.pattern.lengths() and step.ramp[kind] > 0:
+                self.warn(step.where, f"ramp adds a {kind.replace('_', '-')} phase the pattern "
+                          "does not have")
+
+    # -- the whole ----------------------------------------------------------------------
+    def finish(self) -> Timeline:
+        end_of_steps = self.sample(self.now)
+        if self.now > MAX_SESSION_SECONDS:
+            first = self.session.steps[0].where
+            self.issues.append(Issue(first.file, first.line, first.column,
+                                     f"the session lasts {format_seconds(self.now)}; the limit is "
+                                     "12 hours"))
+        if self.issues:
+            raise ScriptError(sorted(self.issues, key=lambda i: (i.line, i.column)))
+        length = max([end_of_steps] + [clip.end for clip in self.clips])
+        clips = tuple(sorted(self.clips, key=lambda c: (c.start, c.length)))
+        chapters = tuple(
+            Chapter(title, start, self.sections[i + 1][1] if i + 1 < len(self.sections)
+                    else length)
+            for i, (title, start) in enumerate(self.sections))
+        beds = self._beds(length, clips)
+        return Timeline(title=self.session.title, sample_rate=self.rate, channels=self.channels,
+                        length=length, clips=clips, beds=beds, chapters=chapters,
+                        items=tuple(self.items), warnings=tuple(self.warnings))
+
+    def _beds(self, length: int, clips: tuple[Clip, ...]) -> tuple[BedTrack, ...]:
+        bed = self.session.bed
+        if bed is None:
+            return ()
+        source: Hashable = FileLoop(bed.file) if bed.file else NoiseSource(bed.sound)
+        duck = _merge_spans([(c.start, c.end) for c in clips if c.kind in ("say", "cue")
+                             and c.text is not None],
+                            self.sample(DUCK_ATTACK_S + DUCK_RELEASE_S))
+        return (BedTrack(source=source, start=0, end=length, level_db=bed.level_db,
+                         duck_db=bed.duck_db, fade_in=min(self.sample(bed.fade_in_s), length),
+                         fade_out=min(self.sample(bed.fade_out_s), length), duck=duck,
+                         attack=self.sample(DUCK_ATTACK_S), release=self.sample(DUCK_RELEASE_S)),)
+
+
+def _merge_spans(spans: list[tuple[int, int]], join_gap: int) -> tuple[tuple[int, int], ...]:
+    """Sorted spans, with those closer than `join_gap` merged (so the bed does not bob)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start - merged[-1][1] <= join_gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def compile_timeline(session: Session, lengths: ClipLengths,
+                     options: CompileOptions | None = None) -> Timeline:
+    """Place every step of `session`; raise ScriptError listing every timing problem."""
+    compiler = _Compiler(session, lengths, options or CompileOptions())
+    compiler.run(session.steps)
+    return compiler.finish()
+

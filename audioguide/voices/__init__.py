@@ -1,0 +1,12 @@
+"""Voices: text-to-speech engines behind one interface, and the speech cache."""
+
+from .bank import SpeechBank, create_engine, process_speech
+from .base import Engine, Speech, SpeechRequest, VoiceInfo, VoiceSettings
+from .cache import SpeechCache, default_cache_dir
+
+ENGINES = ("pyttsx3", "draft")
+
+__all__ = [
+    "ENGINES", "Engine", "Speech", "SpeechBank", "SpeechCache", "SpeechRequest", "VoiceInfo",
+    "VoiceSettings", "create_engine", "default_cache_dir", "process_speech",
+]

@@ -1,0 +1,106 @@
+"""A pyttsx3 worker process: reads one JSON request per line, speaks one utterance at a time.
+
+Run as a script (not through the package) so it starts fast and imports nothing
+but pyttsx3. It runs in its own process because pyttsx3 can hang or crash inside
+native code; the parent enforces a timeout and restarts it. pyttsx3 prints
+"Audio saved to ..." on stdout, so the protocol uses a duplicate of the original
+stdout and the real fd 1 is pointed at /dev/null.
+"""
+
+import ctypes
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+
+def _send(stream: TextIO, message: dict[str, Any]) -> None:
+    stream.write(json.dumps(message) + "\n")
+    stream.flush()
+
+
+def _voice_table(engine: Any) -> list[dict[str, Any]]:
+    table = []
+    for voice in engine.getProperty("voices") or []:
+        languages = []
+        for language in getattr(voice, "languages", None) or []:
+            if isinstance(language, bytes):
+                language = language.decode("utf-8", "replace")
+            languages.append(str(language).strip())
+        table.append({"id": str(voice.id), "name": str(getattr(voice, "name", "") or voice.id),
+                      "languages": languages, "gender": getattr(voice, "gender", None)})
+    return table
+
+
+def _resolve_voice(wanted: str, table: list[dict[str, Any]]) -> dict[str, Any] | None:
+    folded = wanted.casefold()
+    for test in (
+        lambda v: v["id"].casefold() == folded,
+        lambda v: v["id"].casefold().rsplit("/", 1)[-1] == folded,
+        lambda v: v["name"].casefold() == folded,
+        lambda v: folded in (lang.casefold() for lang in v["languages"]),
+    ):
+        for voice in table:
+            if test(voice):
+                return voice
+    return None
+
+
+def main() -> int:
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    library = os.environ.get("AUDIOGUIDE_WORKER_ESPEAK_LIB")
+    data_path = os.environ.get("AUDIOGUIDE_WORKER_ESPEAK_DATA")
+    try:
+        if library:
+            ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
+        if data_path:
+            os.environ["ESPEAK_DATA_PATH"] = data_path
+        import pyttsx3
+
+        engine = pyttsx3.init()
+        table = _voice_table(engine)
+        driver = type(engine.proxy._driver).__module__.rsplit(".", 1)[-1]
+    except Exception as exc:  # noqa: BLE001 - a process boundary: report, do not crash silently
+        _send(protocol, {"ok": False, "fatal": True, "error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    _send(protocol, {"ok": True, "ready": True, "driver": driver, "voices": len(table)})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        try:
+            if request["op"] == "voices":
+                _send(protocol, {"ok": True, "voices": table})
+                continue
+            wanted = request.get("voice")
+            if wanted:
+                voice = _resolve_voice(wanted, table)
+                if voice is None:
+                    _send(protocol, {"ok": False, "unknown_voice": True,
+                                     "error": f"pyttsx3 has no voice '{wanted}'",
+                                     "ids": [v["id"] for v in table]})
+                    continue
+                engine.setProperty("voice", voice["id"])
+            engine.setProperty("rate", int(round(request["rate"])))
+            engine.setProperty("volume", 1.0)
+            reply: dict[str, Any] = {"ok": True}
+            if request.get("pitch") is not None:
+                try:
+                    engine.setProperty("pitch", int(round(request["pitch"])))
+                except (KeyError, ValueError, TypeError):
+                    reply["pitch_ignored"] = driver  # the parent says so once
+            path = request["path"]
+            if os.path.exists(path):
+                os.remove(path)
+            engine.save_to_file(request["text"], path)
+            engine.runAndWait()
+            _send(protocol, reply)
+        except Exception as exc:  # noqa: BLE001 - report every failure to the parent
+            _send(protocol, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

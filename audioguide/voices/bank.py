@@ -1,0 +1,141 @@
+"""The speech bank: synthesizes missing lines in parallel into the cache, then serves them."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from threading import Lock
+
+from ..dsp import Audio, normalize_speech, resample, resampled_length, trim_silence
+from ..errors import VoiceError
+from .base import Engine, Speech, SpeechRequest
+from .cache import SpeechCache
+
+log = logging.getLogger(__name__)
+
+#: progress(done, total) while lines are synthesized.
+Progress = Callable[[int, int], None]
+
+
+def create_engine(name: str) -> Engine:
+    """A fresh engine by name."""
+    if name == "pyttsx3":
+        from .pyttsx3_engine import Pyttsx3Engine
+
+        return Pyttsx3Engine()
+    if name == "draft":
+        from .draft import DraftEngine
+
+        return DraftEngine()
+    raise VoiceError(f"unknown engine '{name}' (engines: pyttsx3, draft)")
+
+
+def process_speech(speech: Speech) -> Speech:
+    """Trim the silence an engine leaves at both ends and even out the level."""
+    trimmed = trim_silence(speech.samples, speech.sample_rate)
+    if trimmed.size == 0:
+        raise VoiceError("the engine returned only silence")
+    return Speech(normalize_speech(trimmed, speech.sample_rate), speech.sample_rate)
+
+
+class SpeechBank:
+    """Lines of speech by request: made once, cached on disk, resampled on demand."""
+
+    def __init__(self, cache: SpeechCache | None = None,
+                 engine_factory: Callable[[str], Engine] = create_engine,
+                 memory_entries: int = 128) -> None:
+        self.cache = cache or SpeechCache()
+        self._factory = engine_factory
+        self._engines: dict[str, Engine] = {}
+        self._identities: dict[str, str] = {}
+        self._lock = Lock()
+        self._load = functools.lru_cache(maxsize=memory_entries)(self._load_uncached)
+
+    def engine(self, name: str) -> Engine:
+        """The engine of that name, started on first use."""
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = self._factory(name)
+            return self._engines[name]
+
+    def key(self, request: SpeechRequest) -> str:
+        """The cache key for a request."""
+        name = request.settings.engine
+        if name not in self._identities:
+            self._identities[name] = self.engine(name).identity()
+        return self.cache.key(self._identities[name], request)
+
+    def missing(self, requests: Iterable[SpeechRequest]) -> list[SpeechRequest]:
+        """The distinct requests not yet in the cache, in first-seen order."""
+        seen: dict[SpeechRequest, None] = dict.fromkeys(requests)
+        return [request for request in seen if self.cache.frames(self.key(request)) is None]
+
+    def prepare(self, requests: Iterable[SpeechRequest], progress: Progress | None = None) -> int:
+        """Synthesize every line not yet cached, each engine in parallel; return how many."""
+        todo = self.missing(requests)
+        total = len(todo)
+        done = 0
+        by_engine: dict[str, list[SpeechRequest]] = {}
+        for request in todo:
+            by_engine.setdefault(request.settings.engine, []).append(request)
+        if progress and total:
+            progress(0, total)
+        for name, batch in by_engine.items():
+            engine = self.engine(name)
+            with ThreadPoolExecutor(max_workers=engine.parallelism) as pool:
+                futures = {pool.submit(self._make, engine, request) for request in batch}
+                while futures:
+                    finished, futures = wait(futures, return_when=FIRST_EXCEPTION)
+                    for future in finished:
+                        error = future.exception()
+                        if error is not None:
+                            for pending in futures:
+                                pending.cancel()
+                            raise error
+                        done += 1
+                        if progress:
+                            progress(done, total)
+        return total
+
+    def _make(self, engine: Engine, request: SpeechRequest) -> None:
+        raw = engine.synthesize(request.text, request.settings)
+        try:
+            speech = process_speech(raw)
+        except VoiceError:
+            raise VoiceError(f"{engine.name} returned only silence for {request.text[:60]!r}; "
+                             "does the line have words the voice can say?") from None
+        self.cache.store(self.key(request), speech)
+
+    def frames(self, request: SpeechRequest, sample_rate: int) -> int:
+        """Length of a prepared line at `sample_rate`."""
+        info = self.cache.frames(self.key(request))
+        if info is None:
+            self.prepare([request])
+            info = self.cache.frames(self.key(request))
+            if info is None:
+                raise VoiceError(f"the speech cache lost {request.text[:60]!r}; "
+                                 f"check that {self.cache.root} is writable")
+        frames, rate = info
+        return resampled_length(frames, rate, sample_rate)
+
+    def samples(self, request: SpeechRequest, sample_rate: int) -> Audio:
+        """A prepared line at `sample_rate`, mono float32 (read-only; kept in a small LRU)."""
+        return self._load(self.key(request), sample_rate)
+
+    def _load_uncached(self, key: str, sample_rate: int) -> Audio:
+        speech = self.cache.load(key)
+        if speech is None:
+            raise VoiceError(f"speech cache entry {key[:12]} vanished during the render; "
+                             "render again")
+        audio = resample(speech.samples, speech.sample_rate, sample_rate)
+        audio.setflags(write=False)
+        return audio
+
+    def close(self) -> None:
+        """Stop every engine that was started."""
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.close()

@@ -1,0 +1,79 @@
+"""What every text-to-speech engine offers, and the values passed between engines and the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+#: Mono audio: float32 samples in -1..1.
+Samples = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """Everything that changes how a line sounds (and so its cache key)."""
+
+    engine: str
+    voice_id: str | None = None
+    rate_wpm: float = 130.0
+    pitch: float | None = None
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """One line to speak with given settings."""
+
+    text: str
+    settings: VoiceSettings
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Mono speech samples at their own sample rate."""
+
+    samples: Samples
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """A voice an engine offers."""
+
+    engine: str
+    voice_id: str
+    name: str
+    languages: tuple[str, ...] = ()
+    gender: str | None = None
+
+
+class Engine(Protocol):
+    """A text-to-speech engine; `synthesize` may be called from several threads at once."""
+
+    name: str
+    #: How many lines it makes usefully at the same time.
+    parallelism: int
+
+    def identity(self) -> str:
+        """Engine, version and backend; part of every cache key."""
+        ...
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Speech:
+        """Speak one line; raise VoiceError (or UnknownVoiceError) on failure."""
+        ...
+
+    def voices(self) -> Sequence[VoiceInfo]:
+        """The voices this engine offers."""
+        ...
+
+    def close(self) -> None:
+        """Release worker processes and other resources."""
+        ...

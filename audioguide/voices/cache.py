@@ -1,0 +1,114 @@
+"""A content-addressed speech cache on disk, safe to share between parallel renders.
+
+Each entry is a 16-bit mono WAV named by the SHA-256 of everything that shapes
+the sound (engine and its version, voice settings, text, processing version).
+Entries are written to a temporary file in the same folder and renamed into
+place, so a reader sees a whole file or none, even if a writer is killed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from .base import Speech, SpeechRequest
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "AUDIOGUIDE_CACHE"
+#: Bump when trimming or normalising changes, so old entries are not reused.
+PROCESSING_VERSION = 1
+_HEADER_BYTES = 44
+
+
+def default_cache_dir() -> Path:
+    """`$AUDIOGUIDE_CACHE`, or the platform's user cache folder."""
+    chosen = os.environ.get(ENV_VAR)
+    if chosen:
+        return Path(chosen).expanduser()
+    return Path(platformdirs.user_cache_dir("audioguide", appauthor=False))
+
+
+class SpeechCache:
+    """Speech files by content key under `root/speech/`."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root or default_cache_dir()) / "speech"
+
+    @staticmethod
+    def key(engine_identity: str, request: SpeechRequest) -> str:
+        """The content key of a line spoken by an engine with given settings."""
+        settings = request.settings
+        material = json.dumps({
+            "engine": settings.engine, "identity": engine_identity,
+            "voice": settings.voice_id, "rate": settings.rate_wpm, "pitch": settings.pitch,
+            "text": request.text, "processing": PROCESSING_VERSION,
+        }, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def path(self, key: str) -> Path:
+        """Where an entry lives."""
+        return self.root / key[:2] / f"{key}.wav"
+
+    def frames(self, key: str) -> tuple[int, int] | None:
+        """(frames, sample rate) of a complete entry, or None if there is none."""
+        path = self.path(key)
+        try:
+            with wave.open(str(path), "rb") as wav:
+                frames, rate = wav.getnframes(), wav.getframerate()
+                width, channels = wav.getsampwidth(), wav.getnchannels()
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return None
+        except (wave.Error, EOFError, OSError) as exc:
+            log.warning("ignoring unreadable cache entry %s: %s", path, exc)
+            return None
+        if width != 2 or channels != 1 or size < _HEADER_BYTES + frames * 2 or frames == 0:
+            log.warning("ignoring damaged cache entry %s", path)
+            return None
+        return frames, rate
+
+    def load(self, key: str) -> Speech | None:
+        """The samples of an entry, or None."""
+        path = self.path(key)
+        try:
+            with wave.open(str(path), "rb") as wav:
+                rate = wav.getframerate()
+                data = wav.readframes(wav.getnframes())
+        except FileNotFoundError:
+            return None
+        except (wave.Error, EOFError, OSError) as exc:
+            log.warning("ignoring unreadable cache entry %s: %s", path, exc)
+            return None
+        samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+        return Speech(samples, rate)
+
+    def store(self, key: str, speech: Speech) -> None:
+        """Write an entry atomically (temporary file, fsync, rename)."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pcm = np.clip(np.round(speech.samples * 32767.0), -32768, 32767).astype("<i2")
+        handle, temporary = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".part",
+                                             dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as raw:
+                with wave.open(raw, "wb") as wav:
+                    wav.setnchannels(1)
+                    wav.setsampwidth(2)
+                    wav.setframerate(speech.sample_rate)
+                    wav.writeframes(pcm.tobytes())
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise

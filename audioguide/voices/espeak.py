@@ -1,0 +1,76 @@
+"""Finding eSpeak NG for pyttsx3 on Linux: the system's library, or the espeakng-loader wheel's.
+
+pyttsx3's eSpeak driver loads `libespeak-ng.so.1` by name. When the system has no
+eSpeak NG, loading the wheel's copy first with RTLD_GLOBAL (and pointing
+ESPEAK_DATA_PATH at its data) makes that by-name load find it, so `pip install`
+alone is enough. `AUDIOGUIDE_ESPEAK_LIB` overrides the choice: a library path, or
+`bundled` to use the wheel's copy even when the system has one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+import sys
+from dataclasses import dataclass
+
+ENV_VAR = "AUDIOGUIDE_ESPEAK_LIB"
+
+
+@dataclass(frozen=True)
+class EspeakLibrary:
+    """Which eSpeak NG library pyttsx3 will use and why."""
+
+    path: str
+    origin: str              # "system", "espeakng-loader wheel" or the env var
+    data_path: str | None    # ESPEAK_DATA_PATH to set, for the wheel's copy
+
+
+@functools.lru_cache(maxsize=1)
+def find_espeak() -> EspeakLibrary | None:
+    """The library to use on Linux, or None where pyttsx3 uses another driver or none is found."""
+    if not sys.platform.startswith("linux"):
+        return None
+    chosen = os.environ.get(ENV_VAR, "").strip()
+    if chosen and chosen != "bundled":
+        return EspeakLibrary(chosen, ENV_VAR, None)
+    if not chosen:
+        system = ctypes.util.find_library("espeak-ng")
+        if system:
+            return EspeakLibrary(system, "system", None)
+    try:
+        import espeakng_loader
+    except ImportError:
+        return None
+    return EspeakLibrary(espeakng_loader.get_library_path(), "espeakng-loader wheel",
+                         espeakng_loader.get_data_path())
+
+
+def prepare_espeak() -> EspeakLibrary | None:
+    """Load the chosen library globally (before pyttsx3 is imported) and set its data path."""
+    library = find_espeak()
+    if library is None or library.origin == "system":
+        return library
+    ctypes.CDLL(library.path, mode=ctypes.RTLD_GLOBAL)
+    if library.data_path:
+        os.environ["ESPEAK_DATA_PATH"] = library.data_path
+    return library
+
+
+@functools.lru_cache(maxsize=1)
+def espeak_version() -> str:
+    """eSpeak NG's own version string, read without initialising the synthesizer."""
+    library = find_espeak()
+    if library is None:
+        return "none"
+    try:
+        lib = ctypes.CDLL(library.path)
+        info = lib.espeak_Info
+        info.restype = ctypes.c_char_p
+        info.argtypes = [ctypes.c_void_p]
+        raw = info(None)
+        return raw.decode("utf-8", "replace") if raw else "unknown"
+    except (OSError, AttributeError):
+        return "unloadable"
