@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .clips import ClipLibrary
 from .dsp import Audio
+from .errors import UnknownVoiceError
 from .export import ExportSettings, export, format_for
 from .render import render_blocks
 from .script import Session, VoiceSpec, load_session
@@ -71,7 +72,11 @@ def prepare(script: str | Path, options: RenderOptions | None = None,
     library = ClipLibrary(bank, rate, channels)
     try:
         report = (lambda done, total: progress("speech", done, total)) if progress else None
-        made = library.prepare_speech(speech_requests(session, compile_options), report)
+        try:
+            made = library.prepare_speech(speech_requests(session, compile_options), report)
+        except UnknownVoiceError:
+            # The compiler asks for each line again and reports the bad voice at its line.
+            made = 0
         timeline = compile_timeline(session, library, compile_options)
     except BaseException:
         bank.close()

@@ -9,6 +9,7 @@ own definition), which keeps this module free of audio work.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -250,14 +251,12 @@ def _cycles_for(step: Breathe) -> int:
     if step.duration_s is None:
         return 6
     # Whole breaths only: the fewest cycles that fill the duration. Phase lengths move
-    # linearly from the first cycle to the last, so n cycles last n × (first + last) / 2.
+    # linearly from the first cycle to the last, so n ≥ 2 cycles last n × (first + last) / 2.
     first = step.pattern.cycle_seconds
+    if first >= step.duration_s:
+        return 1
     last = _cycle_patterns(step, 2)[-1].cycle_seconds
-    for cycles in range(1, 5001):
-        total = first if cycles == 1 else cycles * (first + last) / 2
-        if total >= step.duration_s:
-            return cycles
-    return 5000
+    return max(2, math.ceil(2 * step.duration_s / (first + last)))
 
 
 class _Compiler:
@@ -274,6 +273,7 @@ class _Compiler:
         self.issues: list[Issue] = []
         self.warnings: list[Issue] = []
         self.warned: set[tuple[str, str]] = set()
+        self.late: set[Location] = set()
         self.base_voice = _line_voice(session, VoiceSpec(), options)
 
     # -- helpers ------------------------------------------------------------------------
@@ -337,6 +337,9 @@ class _Compiler:
 
     def step_at(self, step: At) -> str:
         if step.seconds < self.now:
+            if step.where in self.late:
+                return ""  # inside a repeat: say it once
+            self.late.add(step.where)
             self.error(step.where, f"'at: {format_seconds(step.seconds)}' is earlier than where "
                        f"the session already is ({format_seconds(self.now)}); move it later or "
                        "shorten the steps before it")
@@ -448,8 +451,8 @@ class _Compiler:
         if self.now > MAX_SESSION_SECONDS:
             first = self.session.steps[0].where
             self.issues.append(Issue(first.file, first.line, first.column,
-                                     f"the session lasts {format_seconds(self.now)}; the limit is "
-                                     "12 hours"))
+                                     f"steps: the session lasts {format_seconds(self.now)}; the "
+                                     "limit is 12 hours"))
         if self.issues:
             raise ScriptError(sorted(self.issues, key=lambda i: (i.line, i.column)))
         length = max([end_of_steps] + [clip.end for clip in self.clips])

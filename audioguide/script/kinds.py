@@ -513,7 +513,7 @@ class Variables(Kind):
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
             if not _NAME.fullmatch(str(name)):
                 ctx.error(key_node, path, f"'{name}' is not a variable name: use letters, digits "
-                          "and _, starting with a letter")
+                          "and _, not starting with a digit")
                 continue
             if name in values:
                 ctx.error(key_node, f"{path}.{name}", f"'{name}' is given twice; keep one")
@@ -522,7 +522,7 @@ class Variables(Kind):
                 ctx.error(value_node, f"{path}.{name}", "a variable's value must be text or a "
                           "number, not a list or mapping")
                 continue
-            values[name] = value_node.value
+            values[name] = "" if is_null(value_node) else value_node.value
         return values
 
     def json_schema(self) -> dict[str, Any]:

@@ -144,7 +144,9 @@ def parse_session(data: bytes | str, *, path: Path | None = None,
     if not ctx.issues:
         _check_overrides(overrides, variables, ctx, file)
     if ctx.issues:
-        raise ScriptError(sorted(ctx.issues, key=lambda i: (i.line, i.column)))
+        # vars: is read first (to fill placeholders) and again with the rest: report once.
+        unique = dict.fromkeys(ctx.issues)
+        raise ScriptError(sorted(unique, key=lambda i: (i.line, i.column)))
     return _build_session(values, path, ctx)
 
 

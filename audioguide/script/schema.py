@@ -52,11 +52,12 @@ def _parse_pattern(node: yaml.Node, path: str, ctx: Context) -> Any:
         if isinstance(text, Invalid):
             return text
         try:
-            return parse_pattern_text(text)
+            pattern = parse_pattern_text(text)
         except ValueError:
             hint = suggest(text.strip().lower(), PATTERNS) or (
                 f" (choose one of: {', '.join(PATTERNS)}, or numbers like 4-7-8)")
             return ctx.error(node, path, f"unknown pattern '{text.strip()}'{hint}")
+        return _pattern_or_error(pattern.lengths(), node, path, ctx)
     if isinstance(node, yaml.SequenceNode):
         parsed = [_phase_length(item, f"{path}[{i}]", ctx) for i, item in enumerate(node.value)]
         seconds = [value for value in parsed if isinstance(value, Fraction)]
@@ -89,6 +90,9 @@ def _pattern_or_error(lengths: dict[str, Fraction], node: yaml.Node, path: str,
                       ctx: Context) -> Any:
     if lengths.get("inhale", 0) <= 0 or lengths.get("exhale", 0) <= 0:
         return ctx.error(node, path, "a breath needs an inhale and an exhale longer than 0")
+    named = next((p for p in PATTERNS.values() if p.lengths() == lengths), None)
+    if named is not None:
+        return named
     name = "-".join(f"{float(lengths[kind]):g}" for kind in PHASE_KINDS if lengths.get(kind))
     return pattern_from_lengths(name, lengths)
 
@@ -117,7 +121,7 @@ SAY = Obj({
     "voice": Field(Text("the engine's voice id for this line")),
     "rate": Field(Number("words per minute", minimum=40, maximum=500)),
     "pitch": Field(Number("pitch in engine units (pyttsx3/eSpeak: 0-99)", minimum=0,
-                          maximum=100)),
+                          maximum=99)),
     "level": Field(Level("gain of this line")),
 }, "speak a line, then leave a gap", shorthand="text")
 
@@ -126,7 +130,7 @@ WORDS = Obj({kind: Field(Text(f"what the voice says at each {kind.replace('_', '
 
 BREATHE = Obj({
     "pattern": Field(PATTERN, required=True),
-    "cycles": Field(Number("how many whole breaths", minimum=1, maximum=5000, integer=True)),
+    "cycles": Field(Number("how many whole breaths", minimum=1, maximum=20000, integer=True)),
     "duration": Field(Duration("how long; rounded up to whole breaths", positive=True)),
     "cue": Field(Choice(CUES, "spoken words, a tone, both, or nothing at each phase"),
                  default="both"),
@@ -267,7 +271,7 @@ VOICE = Obj({
     "id": Field(Text("the engine's voice id (see `audioguide voices`)")),
     "rate": Field(Number("words per minute", minimum=40, maximum=500), default=130.0),
     "pitch": Field(Number("pitch in engine units (pyttsx3/eSpeak: 0-99)", minimum=0,
-                          maximum=100)),
+                          maximum=99)),
     "gap": Field(Duration("silence after each line"), default=Fraction(1)),
     "level": Field(Level("gain of the narration"), default=0.0),
 }, "defaults for every say line")

@@ -18,6 +18,8 @@ from ..dsp import Audio, fade_curve
 # Paul Kellet's economy pink-noise filter, as an IIR: -3 dB per octave within 0.5 dB.
 _PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
 _PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
+#: Beds are generated in chunks of this many frames, independent of the mixer's blocks.
+CHUNK_FRAMES = 8192
 
 
 def _unit_gain(b: np.ndarray, a: np.ndarray, length: int = 1 << 16) -> float:
@@ -52,10 +54,21 @@ class NoiseBed:
             self.wave_periods = self.rng.uniform(8.0, 12.0, size=4)
             self.wave_phases = self.rng.uniform(0.0, 2 * math.pi, size=4)
         self.drop_tail = np.zeros((0, channels))
+        self.buffer = np.zeros((0, channels), dtype=np.float32)
 
     def read(self, frames: int) -> Audio:
-        """The next `frames` frames, shape (frames, channels)."""
-        white = self.rng.standard_normal((self.channels, frames))
+        """The next `frames` frames, shape (frames, channels).
+
+        Noise is made in fixed chunks whatever the caller asks for, so the bed is the
+        same sample for sample however the mixer cuts up its blocks.
+        """
+        while len(self.buffer) < frames:
+            self.buffer = np.concatenate([self.buffer, self._chunk(CHUNK_FRAMES)])
+        out, self.buffer = self.buffer[:frames], self.buffer[frames:]
+        return out
+
+    def _chunk(self, frames: int) -> Audio:
+        white = self.rng.standard_normal((frames, self.channels)).T
         if self.state.shape[1]:
             coloured, self.state = lfilter(self.b, self.a, white, axis=1, zi=self.state)
         else:

@@ -11,12 +11,43 @@ import ctypes
 import json
 import os
 import sys
+import time
+import wave
 from typing import Any, TextIO
+
+MAX_ATTEMPTS = 4
 
 
 def _send(stream: TextIO, message: dict[str, Any]) -> None:
     stream.write(json.dumps(message) + "\n")
     stream.flush()
+
+
+def _frames(path: str) -> int:
+    try:
+        with wave.open(path, "rb") as wav:
+            return int(wav.getnframes())
+    except (OSError, EOFError, wave.Error):
+        return 0
+
+
+def _apply_espeak(voice_id: str | None, request: dict[str, Any]) -> None:
+    """Set voice, rate, pitch and volume through pyttsx3's eSpeak bindings, then synchronise.
+
+    pyttsx3's setProperty queues these behind eSpeak's asynchronous synthesis, and they
+    take effect utterances late or not at all (checked with eSpeak NG 1.52: the rate of a
+    line depended on the lines before it). Setting them directly and waiting for eSpeak
+    to settle makes every line use its own settings.
+    """
+    from pyttsx3.drivers import _espeak
+
+    if voice_id:
+        _espeak.SetVoiceByName(voice_id.encode("utf-8"))
+    _espeak.SetParameter(_espeak.RATE, int(round(request["rate"])), 0)
+    _espeak.SetParameter(_espeak.VOLUME, 100, 0)
+    pitch = request.get("pitch")
+    _espeak.SetParameter(_espeak.PITCH, 50 if pitch is None else int(round(pitch)), 0)
+    _espeak.Synchronize()
 
 
 def _voice_table(engine: Any) -> list[dict[str, Any]]:
@@ -62,6 +93,7 @@ def main() -> int:
         engine = pyttsx3.init()
         table = _voice_table(engine)
         driver = type(engine.proxy._driver).__module__.rsplit(".", 1)[-1]
+        default_voice = engine.getProperty("voice")
     except Exception as exc:  # noqa: BLE001 - a process boundary: report, do not crash silently
         _send(protocol, {"ok": False, "fatal": True, "error": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -75,27 +107,37 @@ def main() -> int:
                 _send(protocol, {"ok": True, "voices": table})
                 continue
             wanted = request.get("voice")
-            if wanted:
-                voice = _resolve_voice(wanted, table)
-                if voice is None:
-                    _send(protocol, {"ok": False, "unknown_voice": True,
-                                     "error": f"pyttsx3 has no voice '{wanted}'",
-                                     "ids": [v["id"] for v in table]})
-                    continue
-                engine.setProperty("voice", voice["id"])
-            engine.setProperty("rate", int(round(request["rate"])))
-            engine.setProperty("volume", 1.0)
+            voice = _resolve_voice(wanted, table) if wanted else None
+            if wanted and voice is None:
+                _send(protocol, {"ok": False, "unknown_voice": True,
+                                 "error": f"pyttsx3 has no voice '{wanted}'",
+                                 "ids": [v["id"] for v in table]})
+                continue
             reply: dict[str, Any] = {"ok": True}
-            if request.get("pitch") is not None:
-                try:
-                    engine.setProperty("pitch", int(round(request["pitch"])))
-                except (KeyError, ValueError, TypeError):
-                    reply["pitch_ignored"] = driver  # the parent says so once
+            if driver == "espeak":
+                _apply_espeak(voice["id"] if voice else default_voice, request)
+            else:
+                if voice:
+                    engine.setProperty("voice", voice["id"])
+                engine.setProperty("rate", int(round(request["rate"])))
+                engine.setProperty("volume", 1.0)
+                if request.get("pitch") is not None:
+                    try:
+                        engine.setProperty("pitch", int(round(request["pitch"])))
+                    except (KeyError, ValueError, TypeError):
+                        reply["pitch_ignored"] = driver  # the parent says so once
             path = request["path"]
-            if os.path.exists(path):
-                os.remove(path)
-            engine.save_to_file(request["text"], path)
-            engine.runAndWait()
+            # pyttsx3's eSpeak driver sometimes finishes an utterance before any audio
+            # arrives and writes an empty file; say it again (the parent checks the rest).
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                if os.path.exists(path):
+                    os.remove(path)
+                engine.save_to_file(request["text"], path)
+                engine.runAndWait()
+                if _frames(path) > 0:
+                    break
+                time.sleep(0.05 * attempt)
+            reply["attempts"] = attempt
             _send(protocol, reply)
         except Exception as exc:  # noqa: BLE001 - report every failure to the parent
             _send(protocol, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})

@@ -210,6 +210,8 @@ class Pyttsx3Engine:
                     raise UnknownVoiceError(f"{reply.get('error')}; `audioguide voices` lists "
                                             "the voices you have")
                 raise VoiceError(f"pyttsx3 failed on {text[:60]!r}: {reply.get('error')}")
+            if reply.get("attempts", 1) > 1:
+                log.debug("pyttsx3 needed %d attempts for %r", reply["attempts"], text[:40])
             if reply.get("pitch_ignored") and not self._warned_pitch:
                 self._warned_pitch = True
                 log.warning("the %s driver cannot change pitch; pitch is ignored",
@@ -243,7 +245,8 @@ def _read_checked(path: str, text: str, settings: VoiceSettings) -> Speech:
             channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             frames = wav.readframes(wav.getnframes())
     except (wave.Error, EOFError, OSError) as exc:
-        raise VoiceError(f"pyttsx3 wrote no readable audio for {text[:60]!r} ({exc}); "
+        reason = str(exc) or "the file is empty"
+        raise VoiceError(f"pyttsx3 wrote no readable audio for {text[:60]!r} ({reason}); "
                          "try again, or check `audioguide voices`") from None
     if width != 2 or rate <= 0:
         raise VoiceError(f"pyttsx3 wrote {width * 8}-bit audio at {rate} Hz; expected 16-bit PCM")
