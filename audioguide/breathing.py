@@ -17,7 +17,7 @@ PHASE_KINDS = ("inhale", "top_up", "hold", "exhale", "hold_out")
 #: What the voice says at the start of each phase unless a script changes it.
 DEFAULT_WORDS: Mapping[str, str] = {
     "inhale": "Breathe in",
-    "top_up": "And a little more",
+    "top_up": "More",
     "hold": "Hold",
     "exhale": "Breathe out",
     "hold_out": "Hold",

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from .errors import AudioguideError
 
 ENV_VAR = "AUDIOGUIDE_FFMPEG"
+#: Paths this module gave pydub, so they are not mistaken for a user's own setting.
+_handed_to_pydub: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def _pydub_converter() -> str | None:
     """A converter someone set on pydub by hand (not pydub's own default guess)."""
     AudioSegment = _audio_segment()
     converter = getattr(AudioSegment, "converter", None)
+    if converter in _handed_to_pydub:
+        return None  # ours, from an earlier search
     if converter and converter not in ("ffmpeg", "avconv") and os.path.isfile(converter):
         return str(converter)
     return None
@@ -80,3 +84,4 @@ def _configure_pydub(path: str) -> None:
     segment = _audio_segment()
     if segment is not None:
         segment.converter = path  # type: ignore[attr-defined]
+        _handed_to_pydub.add(path)

@@ -176,6 +176,11 @@ class ScalarKind(Kind):
 _WITH_PLACEHOLDER = r".*\{[A-Za-z_][A-Za-z0-9_]*\}.*"
 
 
+def _or_placeholder(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema that also accepts a string with a {name} placeholder in it."""
+    return {"anyOf": [schema, {"type": "string", "pattern": "^" + _WITH_PLACEHOLDER + "$"}]}
+
+
 class Text(ScalarKind):
     """Free text; placeholders filled."""
 
@@ -258,8 +263,8 @@ class Number(ScalarKind):
         self.maximum = maximum
         self.integer = integer
         self.expected = "a whole number" if integer else "a number"
-        self.schema = {"type": "integer" if integer else "number",
-                       "minimum": minimum, "maximum": maximum}
+        self.schema = _or_placeholder({"type": "integer" if integer else "number",
+                                       "minimum": minimum, "maximum": maximum})
 
     def convert(self, text: str, node: yaml.ScalarNode) -> float | int:
         """Parse and bound the number."""
@@ -323,7 +328,8 @@ class Frequency(ScalarKind):
         self.maximum = maximum
         self.expected = "a note name like A2" if notes else "a frequency in Hz"
         self.schema = ({"type": "string", "pattern": r"^[A-Ga-g][#b]?-?\d$|" + _WITH_PLACEHOLDER}
-                       if notes else {"type": "number", "minimum": minimum, "maximum": maximum})
+                       if notes else _or_placeholder({"type": "number", "minimum": minimum,
+                                                      "maximum": maximum}))
 
     def convert(self, text: str, node: yaml.ScalarNode) -> float:
         """Parse the note or the number of Hz."""
