@@ -90,8 +90,11 @@ class _Group(click.Group):
 
 
 class _WarningHandler(logging.Handler):
+    """Library log records as one line each on stderr: `warning: ...` or `note: ...`."""
+
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"warning: {record.getMessage()}", err=True)
+        prefix = "warning" if record.levelno >= logging.WARNING else "note"
+        click.echo(f"{prefix}: {record.getMessage()}", err=True)
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -8,12 +8,15 @@ pydub, so code that mixes pydub in uses the same binary.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import warnings
 from dataclasses import dataclass
 
 from .errors import AudioguideError
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "AUDIOGUIDE_FFMPEG"
 #: Paths this module gave pydub, so they are not mistaken for a user's own setting.
@@ -77,6 +80,7 @@ def find_ffmpeg() -> Ffmpeg:
                 "no ffmpeg found: install ffmpeg, or `pip install imageio-ffmpeg`, or set "
                 f"{ENV_VAR} to an ffmpeg binary ({exc})") from None
     _configure_pydub(found.path)
+    log.info("using ffmpeg from %s (%s)", found.origin, found.path)
     return found
 
 

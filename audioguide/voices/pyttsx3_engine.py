@@ -157,7 +157,8 @@ class Pyttsx3Engine:
                 if len(self._workers) < self.parallelism:
                     worker = _Worker(self._environment())
                     self._workers.append(worker)
-                    if library := find_espeak():
+                    library = find_espeak()
+                    if library is not None and len(self._workers) == 1:
                         log.info("pyttsx3 uses the %s driver with eSpeak NG from %s (%s)",
                                  worker.driver, library.origin, library.path)
                     return worker
