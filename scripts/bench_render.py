@@ -12,7 +12,8 @@ with tone/voice cues, bells, hums, pauses), each placed with `at:` so the sessio
 exactly the asked minutes, over a ducked brown-noise bed (`--bed`). Speech comes from the
 real default engine (pyttsx3) into a private cache that is filled first, so the timed
 renders measure compiling, mixing and export; the cold speech time is reported on its own.
-Every timed render runs in a fresh child process, which reports its own peak RSS.
+Every timed render runs in a fresh child process, which reports its own peak RSS
+(VmHWM: the Python render process, not the ffmpeg it pipes to).
 """
 
 from __future__ import annotations
@@ -96,11 +97,7 @@ def lexicon_yaml() -> str:
 class Session:
     minutes: int
     yaml: str
-    mix: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def cues(self) -> int:
-        return sum(self.mix.values())
+    mix: dict[str, int]  # cues of each kind
 
 
 def make_session(minutes: int, say_length: dict[str, Fraction], bed: str = "brown",
@@ -157,7 +154,7 @@ def child(script: str, fmt: str, out: str, cache: str) -> None:
     started = time.perf_counter()
     prepared = prepare(script, RenderOptions(cache_dir=Path(cache)))
     compiled = time.perf_counter()
-    compile_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    compile_peak = _vm_hwm_kb()
     timeline = prepared.timeline
     settings = ExportSettings(fmt, timeline.sample_rate, timeline.channels, {"title": "bench"})
     export(prepared.blocks(), Path(out), settings)
@@ -167,9 +164,16 @@ def child(script: str, fmt: str, out: str, cache: str) -> None:
     print(json.dumps({
         "compile_s": compiled - started, "render_s": rendered - compiled,
         "cpu_s": usage.ru_utime + usage.ru_stime,
-        "rss_kb": usage.ru_maxrss, "compile_rss_kb": compile_peak,
-        "child_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        "rss_kb": _vm_hwm_kb(), "compile_rss_kb": compile_peak,
         "length": timeline.length, "clips": len(timeline.clips)}))
+
+
+def _vm_hwm_kb() -> int:
+    """This process's peak RSS. Not ru_maxrss: after a vfork+exec that starts at the parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def run_child(script: Path, fmt: str, out: Path, cache: Path) -> dict[str, float]:
@@ -217,7 +221,7 @@ def measure(session: Session, work: Path, cache: Path, repeat: int) -> Result:
         exact = warm.timeline.length == session.minutes * 60 * RATE
     if made:
         print(f"  note: the warm-up made {made} lines the lexicon had not", flush=True)
-    result = Result(session.minutes, session.cues, session.mix, exact=exact)
+    result = Result(session.minutes, sum(session.mix.values()), session.mix, exact=exact)
     wav, mp3, alone = work / "out.wav", work / "out.mp3", work / "alone.mp3"
     seconds = session.minutes * 60
     for run in range(repeat):
@@ -228,7 +232,7 @@ def measure(session: Session, work: Path, cache: Path, repeat: int) -> Result:
             result.exact = result.exact and data["length"] == seconds * RATE
             for key in ("compile_s", "render_s", "cpu_s"):
                 result.add(f"{fmt}_{key[:-2]}", data[key])
-            for key in ("rss_kb", "compile_rss_kb", "child_rss_kb"):
+            for key in ("rss_kb", "compile_rss_kb"):
                 result.add(f"{fmt}_{key[:-3]}", data[key] / 1024)  # MiB
         result.add("alone", ffmpeg_alone(wav, alone))
         result.add("wav_mb", wav.stat().st_size / 2**20)
@@ -268,7 +272,6 @@ def table(results: list[Result]) -> list[str]:
     row("peak RSS after compile (MB)", "{:.0f}", [r.peak("wav_compile_rss") for r in results])
     row("peak RSS, WAV render (MB)", "{:.0f}", [r.peak("wav_rss") for r in results])
     row("peak RSS, MP3 render (MB)", "{:.0f}", [r.peak("mp3_rss") for r in results])
-    row("peak RSS, its ffmpeg (MB)", "{:.0f}", [r.peak("mp3_child_rss") for r in results])
     width = max(len(label) for label, _ in rows)
     cols = [max(len(values[i]) for _, values in rows) for i in range(len(results))]
     out = []
@@ -348,9 +351,10 @@ def main() -> None:
             session = make_session(length, say_length, args.bed)
             results.append(measure(session, work, cache, repeat))
         ffmpeg = find_ffmpeg()
-        print()
-        print("audioguide render benchmark")
-        print(f"  machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}),"
+        print("\naudioguide render benchmark")
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                    .splitlines() if line.startswith("model name")), platform.machine())
+        print(f"  machine: {os.cpu_count()} CPUs ({cpu}),"
               f" Python {platform.python_version()} on {platform.system()} {platform.release()}")
         print(f"  ffmpeg: {ffmpeg.path} ({ffmpeg.origin})")
         print(f"  sessions: {RATE} Hz stereo, {CUES_PER_HOUR} cues an hour, bed: {args.bed}; "
@@ -361,14 +365,11 @@ def main() -> None:
             print(f"    (a cold attempt failed and was retried: {error})")
         mixes = "; ".join(f"{r.minutes} min: " + ", ".join(f"{k} {v}" for k, v in r.mix.items())
                           for r in results)
-        print(f"  cue mix: {mixes}")
-        print()
+        print(f"  cue mix: {mixes}\n")
         print("\n".join(table(results)))
         if not all(r.exact for r in results):
             print("  (!) the rendered length was not exactly the asked minutes")
-        print()
-        print("Targets")
-        print("\n".join(verdicts(results)))
+        print("\nTargets\n" + "\n".join(verdicts(results)))
     finally:
         if args.keep:
             print(f"kept {work}")
