@@ -73,9 +73,16 @@ class ClipLibrary:
         self.sample_rate = sample_rate
         self.channels = channels
         self._decoded = functools.lru_cache(maxsize=decoded_files)(self._decode)
+        self._struck = functools.lru_cache(maxsize=16)(self._strike)
 
     def _decode(self, path: object) -> Audio:
         audio = decode(path, self.sample_rate, self.channels)  # type: ignore[arg-type]
+        audio.setflags(write=False)
+        return audio
+
+    def _strike(self, sound: CueTone | BellStrike) -> Audio:
+        # Short sounds heard again and again (bells, cue tones) are made once.
+        audio = sound.render(self.sample_rate, 0, sound.frames(self.sample_rate))
         audio.setflags(write=False)
         return audio
 
@@ -98,6 +105,8 @@ class ClipLibrary:
         """A reader positioned at the start of a clip's source."""
         if isinstance(source, SpeechRequest):
             return ArrayReader(self.speech.samples(source, self.sample_rate))
+        if isinstance(source, (CueTone, BellStrike)):
+            return ArrayReader(self._struck(source))
         if isinstance(source, _SYNTHS):
             return SynthReader(source, self.sample_rate)
         if isinstance(source, FileClip):

@@ -1,8 +1,8 @@
 """Background beds made block by block: noise colours, ocean swell, rain, and looped files.
 
-A bed is read front to back in blocks; each keeps only its filter state and a
-short tail, so an 8-hour bed costs no more memory than an 8-minute one. Noise is
-seeded, so the same script always gives the same bed. Output RMS is about 1.0
+A bed is read front to back in blocks from a loop of bounded length (a minute of
+noise, or the user's file), so an 8-hour bed costs no more memory than an 8-minute
+one. Noise is seeded, so the same script always gives the same bed. Output RMS is about 1.0
 (per channel); the bed's level sets its loudness in the mix.
 """
 
@@ -18,8 +18,8 @@ from ..dsp import Audio, fade_curve
 # Paul Kellet's economy pink-noise filter, as an IIR: -3 dB per octave within 0.5 dB.
 _PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
 _PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
-#: Beds are generated in chunks of this many frames, independent of the mixer's blocks.
-CHUNK_FRAMES = 8192
+#: Seconds of noise made once and looped (a minute of noise does not repeat audibly).
+TILE_SECONDS = 60.0
 
 
 def _unit_gain(b: np.ndarray, a: np.ndarray, length: int = 1 << 16) -> float:
@@ -31,9 +31,17 @@ def _unit_gain(b: np.ndarray, a: np.ndarray, length: int = 1 << 16) -> float:
 
 
 class NoiseBed:
-    """White, pink or brown noise, or the ocean and rain built from them."""
+    """White, pink or brown noise, or the ocean and rain built from them.
 
-    def __init__(self, kind: str, sample_rate: int, channels: int, seed: int = 1) -> None:
+    A minute of the chosen noise is made once and played as a seamless loop (its
+    ends crossfaded with equal power), so an hour of bed costs a few milliseconds of
+    copying per block instead of seconds of random numbers and filtering. A minute of
+    uncorrelated noise does not repeat audibly; the ocean's swell is laid over the
+    loop live, from the absolute position, so the waves never repeat with it.
+    """
+
+    def __init__(self, kind: str, sample_rate: int, channels: int, seed: int = 1,
+                 tile_s: float = TILE_SECONDS) -> None:
         self.kind = kind
         self.sample_rate = sample_rate
         self.channels = channels
@@ -48,76 +56,88 @@ class NoiseBed:
         else:
             self.b, self.a = np.array([1.0]), np.array([1.0])
         self.scale = _unit_gain(self.b, self.a)
-        self.state = np.zeros((channels, max(len(self.a), len(self.b)) - 1))
         if kind == "ocean":
             # Wave periods between 8 and 12 s, fixed by the seed.
             self.wave_periods = self.rng.uniform(8.0, 12.0, size=4)
             self.wave_phases = self.rng.uniform(0.0, 2 * math.pi, size=4)
-        self.drop_tail = np.zeros((0, channels))
-        self.buffer = np.zeros((0, channels), dtype=np.float32)
+        crossfade_s = 2.0
+        self.loop = LoopBed(self._tile(int((tile_s + crossfade_s) * sample_rate)), sample_rate,
+                            crossfade_s, copy=False)
+
+    def _tile(self, frames: int) -> Audio:
+        """`frames` of coloured noise, made a second at a time to keep memory small."""
+        tile = np.empty((frames, self.channels), dtype=np.float32)
+        state = np.zeros((self.channels, max(len(self.a), len(self.b)) - 1))
+        step = self.sample_rate
+        if state.shape[1]:
+            # Let the filter settle on half a second of noise before keeping any.
+            warmup = self.rng.standard_normal((self.channels, step // 2))
+            _, state = lfilter(self.b, self.a, warmup, axis=1, zi=state)
+        for start in range(0, frames, step):
+            count = min(step, frames - start)
+            white = self.rng.standard_normal((self.channels, count))
+            if state.shape[1]:
+                white, state = lfilter(self.b, self.a, white, axis=1, zi=state)
+            tile[start: start + count] = (white * self.scale).T
+        if self.kind == "rain":
+            tile *= 0.6
+            tile += self._drops(frames).astype(np.float32)
+        return tile
 
     def read(self, frames: int) -> Audio:
-        """The next `frames` frames, shape (frames, channels).
-
-        Noise is made in fixed chunks whatever the caller asks for, so the bed is the
-        same sample for sample however the mixer cuts up its blocks.
-        """
-        while len(self.buffer) < frames:
-            self.buffer = np.concatenate([self.buffer, self._chunk(CHUNK_FRAMES)])
-        out, self.buffer = self.buffer[:frames], self.buffer[frames:]
+        """The next `frames` frames, shape (frames, channels)."""
+        out = self.loop.read(frames)
+        if self.kind == "ocean":
+            out = out * self._swell(frames)[:, None].astype(np.float32)
+        self.position += frames
         return out
 
-    def _chunk(self, frames: int) -> Audio:
-        white = self.rng.standard_normal((frames, self.channels)).T
-        if self.state.shape[1]:
-            coloured, self.state = lfilter(self.b, self.a, white, axis=1, zi=self.state)
-        else:
-            coloured = white
-        out = (coloured * self.scale).T
-        if self.kind == "ocean":
-            out = out * self._swell(frames)[:, None]
-        elif self.kind == "rain":
-            out = 0.6 * out + self._drops(frames)
-        self.position += frames
-        return out.astype(np.float32)
-
     def _swell(self, frames: int) -> np.ndarray:
-        t = (np.arange(self.position, self.position + frames) / self.sample_rate)
-        wave = np.zeros(frames)
+        """The waves' envelope, computed every 64 samples and joined with straight lines."""
+        step = 64
+        first = self.position // step
+        last = (self.position + frames) // step + 1
+        knots = np.arange(first, last + 1, dtype=np.float64) * step
+        t = knots / self.sample_rate
+        wave = np.zeros(len(knots))
         for period, phase in zip(self.wave_periods, self.wave_phases, strict=True):
             wave += 0.5 - 0.5 * np.cos(2 * math.pi * t / period + phase)
         # Between a quiet trough (0.25) and a full crest, so it breathes like surf.
-        return 0.25 + 1.1 * (wave / len(self.wave_periods)) ** 1.5
+        envelope = 0.25 + 1.1 * (wave / len(self.wave_periods)) ** 1.5
+        index = np.arange(self.position, self.position + frames, dtype=np.float64)
+        return np.interp(index, knots, envelope)
 
     def _drops(self, frames: int) -> np.ndarray:
         """Soft droplets: short decaying high tones at random times, about 60 a second."""
         drop_length = int(0.012 * self.sample_rate)
         out = np.zeros((frames + drop_length, self.channels))
-        out[: len(self.drop_tail)] += self.drop_tail
         count = self.rng.poisson(60 * frames / self.sample_rate)
         t = np.arange(drop_length) / self.sample_rate
-        for _ in range(count):
-            at = int(self.rng.integers(0, frames))
-            hz = self.rng.uniform(2500.0, 6000.0)
-            amplitude = self.rng.uniform(0.2, 1.0)
-            pan = self.rng.uniform(0.2, 0.8)
+        starts = self.rng.integers(0, frames, size=count)
+        pitches = self.rng.uniform(2500.0, 6000.0, size=count)
+        amplitudes = self.rng.uniform(0.2, 1.0, size=count)
+        pans = self.rng.uniform(0.2, 0.8, size=count)
+        for at, hz, amplitude, pan in zip(starts, pitches, amplitudes, pans, strict=True):
             drop = amplitude * np.exp(-t / 0.002) * np.sin(2 * math.pi * hz * t)
             if self.channels == 1:
                 out[at: at + drop_length, 0] += drop
             else:
                 out[at: at + drop_length, 0] += drop * (1 - pan)
                 out[at: at + drop_length, 1] += drop * pan
-        self.drop_tail = out[frames:].copy()
+        # Drops hanging over the end wrap round to the start, so the loop stays seamless.
+        out[:drop_length] += out[frames:]
         return out[:frames]
 
 
 class LoopBed:
     """A decoded file played round and round with a crossfaded loop point (no click, no gap)."""
 
-    def __init__(self, audio: Audio, sample_rate: int, crossfade_s: float = 2.0) -> None:
+    def __init__(self, audio: Audio, sample_rate: int, crossfade_s: float = 2.0,
+                 copy: bool = True) -> None:
         frames = len(audio)
         crossfade = min(int(crossfade_s * sample_rate), frames // 3)
-        body = np.array(audio[: frames - crossfade], dtype=np.float32, copy=True)
+        # Without copy the loop is built in `audio` itself (the caller gives it up).
+        body = np.array(audio[: frames - crossfade], dtype=np.float32, copy=copy)
         if crossfade > 0:
             rise = np.sqrt(fade_curve(crossfade))[:, None]
             fall = np.sqrt(1.0 - fade_curve(crossfade))[:, None]
