@@ -63,12 +63,17 @@ def _debug_enabled(ctx: click.Context | None) -> bool:
     return False
 
 
-def _fail(error: AudioguideError) -> NoReturn:
+def _report(error: AudioguideError, context: str = "") -> None:
+    """Print an error as its script issues, one per line, or as one `error:` line."""
     if isinstance(error, ScriptError):
         for issue in error.issues:
             click.echo(str(issue), err=True)
     else:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {context}{error}", err=True)
+
+
+def _fail(error: AudioguideError) -> NoReturn:
+    _report(error)
     sys.exit(error.exit_code)
 
 
@@ -208,11 +213,7 @@ def validate(scripts: Sequence[str], **script_options: Any) -> None:
                 click.echo(f"ok: {script} ({format_seconds(prepared.timeline.seconds)}, "
                            f"{len(prepared.timeline.items)} steps)")
         except AudioguideError as error:
-            if isinstance(error, ScriptError):
-                for issue in error.issues:
-                    click.echo(str(issue), err=True)
-            else:
-                click.echo(f"error: {script}: {error}", err=True)
+            _report(error, f"{script}: ")
             failed = failed or error
     if failed is not None:
         sys.exit(failed.exit_code)

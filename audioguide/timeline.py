@@ -78,7 +78,7 @@ class ClipLengths(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clip:
     """A sound placed in the session."""
 
@@ -123,7 +123,7 @@ class Chapter:
     end: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One step as placed, for `inspect`."""
 

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from ..breathing import Pattern
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where something was written: file, 1-based line and column, key path."""
 
