@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from types import MappingProxyType
 
 #: Phase kinds, in the order they can occur within one breath.
 PHASE_KINDS = ("inhale", "top_up", "hold", "exhale", "hold_out")
@@ -39,6 +40,11 @@ class Pattern:
     name: str
     phases: tuple[Phase, ...]
     about: str = ""
+    #: Spoken cues this pattern uses instead of the defaults.
+    words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
+                                     compare=False)
+    #: More breaths than this in one go draw a warning (the technique's own advice).
+    advised_cycles: int | None = None
 
     @property
     def cycle_seconds(self) -> Fraction:
@@ -57,27 +63,49 @@ def pattern_from_lengths(name: str, lengths: Mapping[str, Fraction], about: str 
     return Pattern(name, phases, about)
 
 
-def _named(name: str, about: str, **lengths: float) -> Pattern:
-    return pattern_from_lengths(name, {k: Fraction(str(v)) for k, v in lengths.items()}, about)
+def _named(name: str, about: str, words: Mapping[str, str] | None = None,
+           advised_cycles: int | None = None, **lengths: str) -> Pattern:
+    pattern = pattern_from_lengths(name, {k: Fraction(v) for k, v in lengths.items()}, about)
+    return replace(pattern, words=MappingProxyType(dict(words or {})),
+                   advised_cycles=advised_cycles)
 
 
-#: The named patterns, with where they come from.
+#: The named patterns. Each comment gives where the pattern comes from.
 PATTERNS: Mapping[str, Pattern] = {
     pattern.name: pattern
     for pattern in (
+        # Box or square breathing, as taught in stress-management courses (and in the
+        # article this project grew from): four equal counts of four seconds.
         _named("box", "Box (square) breathing: in 4, hold 4, out 4, hold 4.",
-               inhale=4, hold=4, exhale=4, hold_out=4),
-        _named("4-7-8", "Weil's relaxing breath: in 4, hold 7, out 8.",
-               inhale=4, hold=7, exhale=8),
-        _named("resonance", "Resonance (coherent) breathing near 5.5 breaths a minute: "
-               "in 5.5, out 5.5.", inhale=5.5, exhale=5.5),
+               inhale="4", hold="4", exhale="4", hold_out="4"),
+        # Andrew Weil's "relaxing breath": in 4, hold 7, out 8. He advises no more than
+        # four breaths at first and at most eight once practised.
+        _named("4-7-8", "Weil's relaxing breath: in 4, hold 7, out 8 (at most 8 breaths).",
+               advised_cycles=8, inhale="4", hold="7", exhale="8"),
+        # Resonance-frequency breathing (Lehrer and Gevirtz, heart-rate-variability
+        # biofeedback): about 5.5 breaths a minute, equal halves of ~5.45 s.
+        _named("resonance", "Resonance breathing, about 5.5 breaths a minute: in 5.45, "
+               "out 5.45.", inhale="5.45", exhale="5.45"),
+        # Coherent breathing (Elliott and Edmonson): 6 breaths a minute, 5 in and 5 out.
+        _named("coherent", "Coherent breathing, 6 breaths a minute: in 5, out 5.",
+               inhale="5", exhale="5"),
+        # Prolonged or extended exhale: the out-breath longer than the in-breath, which
+        # shifts the balance toward the parasympathetic (calming) system.
         _named("prolonged-exhale", "Exhale longer than the inhale: in 4, out 6.",
-               inhale=4, exhale=6),
+               inhale="4", exhale="6"),
+        # "7-11" breathing, the long-exhale count used in anxiety self-help.
+        _named("7-11", "A long-exhale count: in 7, out 11.", inhale="7", exhale="11"),
+        # Cyclic sighing (Balban et al., Cell Reports Medicine, 2023): a full inhale, a
+        # short top-up inhale, then a long exhale about twice the two inhales.
         _named("cyclic-sigh", "Cyclic (physiological) sighing: a full inhale, a short top-up "
                "inhale, then a long slow exhale: in 2, top up 1, out 6.",
-               inhale=2, top_up=1, exhale=6),
+               inhale="2", top_up="1", exhale="6"),
+        # Ujjayi ("ocean" or "victorious") breath from yoga: slow nasal breathing through
+        # a slightly narrowed throat, so the breath makes a soft sound like the sea.
         _named("ujjayi", "Ujjayi (ocean) breath: slow nasal breathing with a soft throat "
-               "constriction: in 5, out 6.", inhale=5, exhale=6),
+               "constriction: in 5, out 5.",
+               words={"inhale": "In through the nose", "exhale": "Out, with a soft ocean sound"},
+               inhale="5", exhale="5"),
     )
 }
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .dsp import Audio
 from .media import decode
-from .sounds import BellStrike, CueTone, HumDrone, LoopBed, NoiseBed, SteadyTone
+from .sounds import BellStrike, HumDrone, LoopBed, NoiseBed, PacerTone, SteadyTone, Tick
 from .timeline import FileClip, FileLoop, NoiseSource
 from .voices import SpeechBank, SpeechRequest
 
@@ -48,7 +48,7 @@ class ArrayReader:
 class SynthReader:
     """Reads a synthesized sound, made one block at a time from the absolute sample index."""
 
-    def __init__(self, sound: CueTone | SteadyTone | HumDrone | BellStrike,
+    def __init__(self, sound: Tick | PacerTone | SteadyTone | HumDrone | BellStrike,
                  sample_rate: int) -> None:
         self.sound = sound
         self.sample_rate = sample_rate
@@ -61,7 +61,7 @@ class SynthReader:
         return chunk
 
 
-_SYNTHS = (CueTone, SteadyTone, HumDrone, BellStrike)
+_SYNTHS = (Tick, PacerTone, SteadyTone, HumDrone, BellStrike)
 
 
 class ClipLibrary:
@@ -80,7 +80,7 @@ class ClipLibrary:
         audio.setflags(write=False)
         return audio
 
-    def _strike(self, sound: CueTone | BellStrike) -> Audio:
+    def _strike(self, sound: Tick | BellStrike) -> Audio:
         # Short sounds heard again and again (bells, cue tones) are made once.
         audio = sound.render(self.sample_rate, 0, sound.frames(self.sample_rate))
         audio.setflags(write=False)
@@ -95,7 +95,7 @@ class ClipLibrary:
         """Length of a source that has its own length, in frames at this rate."""
         if isinstance(source, SpeechRequest):
             return self.speech.frames(source, self.sample_rate)
-        if isinstance(source, (CueTone, BellStrike)):
+        if isinstance(source, (Tick, BellStrike)):
             return source.frames(self.sample_rate)
         if isinstance(source, FileClip):
             return len(self._decoded(source.path))
@@ -105,7 +105,7 @@ class ClipLibrary:
         """A reader positioned at the start of a clip's source."""
         if isinstance(source, SpeechRequest):
             return ArrayReader(self.speech.samples(source, self.sample_rate))
-        if isinstance(source, (CueTone, BellStrike)):
+        if isinstance(source, (Tick, BellStrike)):
             return ArrayReader(self._struck(source))
         if isinstance(source, _SYNTHS):
             return SynthReader(source, self.sample_rate)

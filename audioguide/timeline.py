@@ -20,6 +20,7 @@ from .breathing import Pattern, breaths_per_minute, pattern_from_lengths
 from .errors import Issue, ScriptError, UnknownVoiceError
 from .script.model import (
     At,
+    Bed,
     Bell,
     Breathe,
     Hum,
@@ -34,7 +35,7 @@ from .script.model import (
     Tone,
     VoiceSpec,
 )
-from .sounds import CUE_HZ, BellStrike, CueTone, HumDrone, SteadyTone
+from .sounds import TICK_HZ, BellStrike, HumDrone, PacerTone, SteadyTone, Tick
 from .units import MAX_SESSION_SECONDS, format_seconds, seconds_to_samples
 from .voices import SpeechRequest, VoiceSettings
 
@@ -42,6 +43,13 @@ from .voices import SpeechRequest, VoiceSettings
 LONG_HOLD_S = 10
 #: Paces faster than this many breaths a minute draw a warning.
 FAST_PACE_BPM = 10.0
+#: Every clip starts and ends with at least this fade, so nothing clicks at its edges.
+EDGE_FADE_S = Fraction(3, 1000)
+#: The pacing tone fades in and out over these at the ends of a breathe step.
+PACER_FADE_IN_S = Fraction(1, 2)
+PACER_FADE_OUT_S = Fraction(1)
+#: Humming on the exhales rises and falls over this (or a quarter of the exhale).
+EXHALE_HUM_FADE_S = Fraction(2, 5)
 #: Lowest level the bed reaches during speech starts this long before the voice...
 DUCK_ATTACK_S = Fraction(3, 10)
 #: ...and rises back over this long after it.
@@ -274,6 +282,7 @@ class _Compiler:
         self.warnings: list[Issue] = []
         self.warned: set[tuple[str, str]] = set()
         self.late: set[Location] = set()
+        self.bed_changes: list[tuple[int, Bed | None]] = [(0, session.bed)]
         self.base_voice = _line_voice(session, VoiceSpec(), options)
 
     # -- helpers ------------------------------------------------------------------------
@@ -300,9 +309,11 @@ class _Compiler:
     def place(self, source: Hashable, at: Fraction, length: int, gain_db: float, kind: str,
               where: Location, *, fade_in: Fraction = Fraction(0), fade_out: Fraction = Fraction(0),
               text: str | None = None) -> Clip:
+        edge = self.sample(EDGE_FADE_S)
         clip = Clip(start=self.sample(at), length=length, source=source, gain_db=gain_db,
-                    kind=kind, where=where, fade_in=min(self.sample(fade_in), length),
-                    fade_out=min(self.sample(fade_out), length), text=text)
+                    kind=kind, where=where,
+                    fade_in=min(max(self.sample(fade_in), edge), length),
+                    fade_out=min(max(self.sample(fade_out), edge), length), text=text)
         self.clips.append(clip)
         return clip
 
@@ -349,6 +360,9 @@ class _Compiler:
 
     def step_section(self, step: Section) -> str:
         self.sections.append((step.title, self.sample(self.now)))
+        if step.changes_bed:
+            self.bed_changes.append((self.sample(self.now), step.bed))
+            return step.title + (f" (bed: {step.bed.sound})" if step.bed else " (no bed)")
         return step.title
 
     def step_repeat(self, step: Repeat) -> str:
@@ -398,39 +412,61 @@ class _Compiler:
     def step_breathe(self, step: Breathe) -> str:
         cycles = _cycles_for(step)
         patterns = _cycle_patterns(step, cycles)
+        begin = self.now
         spoken: dict[str, int | None] = {}
+        pacer: list[tuple[str, int]] = []
         for pattern in patterns:
             for phase in pattern.phases:
                 phase_start = self.now
+                room = self.sample(phase_start + phase.seconds) - self.sample(phase_start)
+                pacer.append((phase.kind, room))
                 if step.cue in ("voice", "both"):
-                    request = SpeechRequest(step.words[phase.kind],
-                                            voice_settings(self.base_voice))
-                    if phase.kind not in spoken:
-                        spoken[phase.kind] = self.frames_of(request, step.where)
-                    length = spoken[phase.kind]
-                    room = self.sample(phase_start + phase.seconds) - self.sample(phase_start)
-                    if length is not None and length > room:
-                        phase_name = phase.kind.replace("_", "-")
-                        self.error(step.where, f"the spoken cue '{step.words[phase.kind]}' takes "
-                                   f"{length / self.rate:.2f}s but the {phase_name} "
-                                   f"lasts {float(phase.seconds):.2f}s; shorten the words, slow "
-                                   "the pattern or use cue: tone")
-                        spoken[phase.kind] = None  # one error per phase kind is enough
-                    elif length is not None:
-                        self.place(request, phase_start, length,
-                                   float(self.base_voice.level_db or 0.0), "cue", step.where,
-                                   text=step.words[phase.kind])
+                    self._spoken_cue(step, phase.kind, phase.seconds, room, spoken)
                 if step.cue in ("tone", "both"):
-                    tone = CueTone(CUE_HZ[phase.kind], min(0.4, float(phase.seconds)))
-                    self.place(tone, phase_start, tone.frames(self.rate), step.level_db, "cue",
+                    tick = Tick(TICK_HZ[phase.kind], min(0.06, float(phase.seconds)))
+                    self.place(tick, phase_start, tick.frames(self.rate), step.level_db, "tick",
                                step.where)
+                if step.hum is not None and phase.kind == "exhale":
+                    fade = min(EXHALE_HUM_FADE_S, phase.seconds / 4)
+                    self.place(HumDrone(round(step.hum.hz, 6), step.hum.vowel), phase_start,
+                               room, step.hum.level_db, "hum", step.where, fade_in=fade,
+                               fade_out=fade)
                 self.now += phase.seconds
-        self._breathing_warnings(step, patterns)
+        if step.cue in ("tone", "both"):
+            total = self.sample(self.now) - self.sample(begin)
+            self.place(PacerTone(tuple(pacer)), begin, total, step.level_db, "pacer",
+                       step.where, fade_in=PACER_FADE_IN_S, fade_out=PACER_FADE_OUT_S)
+        self._breathing_warnings(step, patterns, cycles)
         cycle = patterns[0].cycle_seconds
+        last = patterns[-1].cycle_seconds
+        pace = f"{breaths_per_minute(patterns[0]):.2f}".rstrip("0").rstrip(".")
+        if step.ramp:
+            pace += f" → {breaths_per_minute(patterns[-1]):.2f}".rstrip("0").rstrip(".")
         return (f"{step.pattern.name} × {cycles} ({float(cycle):g}s a breath"
-                + (f" → {float(patterns[-1].cycle_seconds):g}s" if step.ramp else "") + ")")
+                + (f" → {float(last):g}s" if step.ramp else "") + f", {pace} a minute)"
+                + (f", humming {step.hum.hz:.0f} Hz on the exhales" if step.hum else ""))
 
-    def _breathing_warnings(self, step: Breathe, patterns: list[Pattern]) -> None:
+    def _spoken_cue(self, step: Breathe, kind: str, seconds: Fraction, room: int,
+                    spoken: dict[str, int | None]) -> None:
+        request = SpeechRequest(step.words[kind], voice_settings(self.base_voice))
+        if kind not in spoken:
+            spoken[kind] = self.frames_of(request, step.where)
+        length = spoken[kind]
+        if length is not None and length > room:
+            self.error(step.where, f"the spoken cue '{step.words[kind]}' takes "
+                       f"{length / self.rate:.2f}s but the {kind.replace('_', '-')} "
+                       f"lasts {float(seconds):.2f}s; shorten the words, slow the pattern or "
+                       "use cue: tone")
+            spoken[kind] = None  # one error per phase kind is enough
+        elif length is not None:
+            self.place(request, self.now, length, float(self.base_voice.level_db or 0.0), "cue",
+                       step.where, text=step.words[kind])
+
+    def _breathing_warnings(self, step: Breathe, patterns: list[Pattern], cycles: int) -> None:
+        advised = step.pattern.advised_cycles
+        if advised is not None and cycles > advised:
+            self.warn(step.where, f"{cycles} breaths of {step.pattern.name} is more than the "
+                      f"{advised} its author advises in one go")
         for pattern in (patterns[0], patterns[-1]):
             for phase in pattern.phases:
                 if phase.kind in ("hold", "hold_out") and phase.seconds > LONG_HOLD_S:
@@ -467,17 +503,29 @@ class _Compiler:
                         items=tuple(self.items), warnings=tuple(self.warnings))
 
     def _beds(self, length: int, clips: tuple[Clip, ...]) -> tuple[BedTrack, ...]:
-        bed = self.session.bed
-        if bed is None:
-            return ()
-        source: Hashable = FileLoop(bed.file) if bed.file else NoiseSource(bed.sound)
+        """One bed track per stretch between bed changes, each fading out into the next."""
         duck = _merge_spans([(c.start, c.end) for c in clips if c.kind in ("say", "cue")
                              and c.text is not None],
                             self.sample(DUCK_ATTACK_S + DUCK_RELEASE_S))
-        return (BedTrack(source=source, start=0, end=length, level_db=bed.level_db,
-                         duck_db=bed.duck_db, fade_in=min(self.sample(bed.fade_in_s), length),
-                         fade_out=min(self.sample(bed.fade_out_s), length), duck=duck,
-                         attack=self.sample(DUCK_ATTACK_S), release=self.sample(DUCK_RELEASE_S)),)
+        tracks = []
+        changes = self.bed_changes + [(length, None)]
+        pairs = zip(changes[:-1], changes[1:], strict=True)
+        for index, ((start, bed), (next_start, _)) in enumerate(pairs):
+            if bed is None or next_start <= start:
+                continue
+            fade_out = self.sample(bed.fade_out_s)
+            # The bed carries on under the next section while it fades out.
+            end = min(length, next_start + fade_out) if next_start < length else length
+            span = end - start
+            source: Hashable = (FileLoop(bed.file) if bed.file
+                                else NoiseSource(bed.sound, seed=index + 1))
+            tracks.append(BedTrack(
+                source=source, start=start, end=end, level_db=bed.level_db,
+                duck_db=bed.duck_db, fade_in=min(self.sample(bed.fade_in_s), span),
+                fade_out=min(fade_out, span),
+                duck=tuple((a, b) for a, b in duck if b > start and a < end),
+                attack=self.sample(DUCK_ATTACK_S), release=self.sample(DUCK_RELEASE_S)))
+        return tuple(tracks)
 
 
 def _merge_spans(spans: list[tuple[int, int]], join_gap: int) -> tuple[tuple[int, int], ...]:

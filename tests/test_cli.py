@@ -156,7 +156,7 @@ def test_inspect_text(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> Non
     result = runner.invoke(cli, ["inspect", "bed.yaml"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "Bed golden — 0:29.637 (22050 Hz, 1 ch, 9 clips)"
+    assert lines[0] == "Bed golden — 0:29.637 (22050 Hz, 1 ch, 11 clips)"
     assert lines[3] == "   0:00.000    0:02.662  say         7  The bed dips while I speak."
     assert result.stderr.startswith("bed.yaml:9:5: warning: steps[2].breathe: a 12s hold")
 

@@ -1,30 +1,60 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from audioguide.pipeline import RenderOptions, prepare
-from audioguide.render import LIMIT, Limiter, mix_blocks
-from audioguide.sounds import BellStrike, CueTone, HumDrone, NoiseBed, SteadyTone
+from audioguide.render import LIMIT, Limiter, mix_blocks, render_blocks
+from audioguide.sounds import BellStrike, HumDrone, NoiseBed, PacerTone, SteadyTone, Tick
 
 from conftest import WriteScript, dominant_hz, render_array
 
 
-def test_tone_cues_begin_on_their_exact_sample(write_script: WriteScript) -> None:
+def test_ticks_begin_on_their_exact_sample(write_script: WriteScript) -> None:
     path = write_script("""
         steps:
           - pause: 0.123457s
           - breathe: {pattern: [3.3, 1.1, 4.4], cycles: 3, cue: tone}
     """)
-    audio, timeline = render_array(path)
-    starts = [clip.start for clip in timeline.clips]  # type: ignore[attr-defined]
+    with prepare(path, RenderOptions(engine="draft")) as prepared:
+        ticks = tuple(c for c in prepared.timeline.clips if c.kind == "tick")
+        alone = replace(prepared.timeline, clips=ticks)
+        audio = np.concatenate(list(render_blocks(alone, prepared.library)))
+    starts = [clip.start for clip in ticks]
     assert starts[0] == 5444  # 0.123457 s × 44100 = 5444.45, rounded once
     for start in starts:
-        assert np.all(audio[start - 200: start] == 0.0), start  # silence right up to the cue
+        assert np.all(audio[start - 200: start] == 0.0), start  # silence right up to the tick
         assert np.all(audio[start + 1: start + 50] != 0.0), start  # sound from the next sample
-    # Each cue sits in its own phase: inhale higher than hold, hold higher than exhale.
-    inhale, hold, exhale = (dominant_hz(audio[s: s + 8820, 0], 44100) for s in starts[:3])
-    assert inhale == pytest.approx(392, abs=6)
-    assert hold == pytest.approx(329.6, abs=6)
-    assert exhale == pytest.approx(261.6, abs=6)
+    # Higher ticks on the way in than on the way out.
+    inhale, hold, exhale = (dominant_hz(audio[s: s + 2646, 0], 44100) for s in starts[:3])
+    assert inhale > hold > exhale
+
+
+def test_the_pacing_tone_rises_on_inhales_and_falls_on_exhales(write_script: WriteScript) -> None:
+    path = write_script("""
+        steps:
+          - breathe: {pattern: [4, 2, 6, 2], cycles: 2, cue: tone}
+    """)
+    with prepare(path, RenderOptions(engine="draft")) as prepared:
+        pacer = tuple(c for c in prepared.timeline.clips if c.kind == "pacer")
+        audio = np.concatenate(list(render_blocks(replace(prepared.timeline, clips=pacer),
+                                                  prepared.library)))[:, 0]
+
+    def pitch(at_s: float) -> float:
+        start = int(at_s * 44100)
+        return dominant_hz(audio[start: start + 8192], 44100)
+
+    for cycle in (0, 14):
+        rising = [pitch(cycle + t) for t in (0.6, 1.6, 2.6)]     # the inhale, 0-4 s
+        held = [pitch(cycle + t) for t in (4.3, 5.2)]            # the hold, 4-6 s
+        falling = [pitch(cycle + t) for t in (6.5, 8.0, 9.5)]    # the exhale, 6-12 s
+        assert rising[0] < rising[1] < rising[2]
+        assert held[0] == pytest.approx(293.66, abs=6) and held[1] == pytest.approx(held[0])
+        assert falling[0] > falling[1] > falling[2]
+        assert pitch(cycle + 12.4) == pytest.approx(196.0, abs=6)  # low on the rest
+    # A continuous phase: no step between samples comes near a jump of the amplitude
+    # (a phase break would make one of up to twice the peak).
+    assert np.max(np.abs(np.diff(audio))) < 0.1 * np.max(np.abs(audio))
 
 
 def test_speech_fills_its_slot_and_gaps_are_silent(write_script: WriteScript) -> None:
@@ -126,7 +156,9 @@ def test_memory_is_bounded_by_blocks_not_length(write_script: WriteScript) -> No
 
 
 @pytest.mark.parametrize("sound", [
-    CueTone(440.0), SteadyTone(300.0, "triangle", 4.0), HumDrone(110.0, "ah"), BellStrike("bowl")])
+    Tick(1000.0), SteadyTone(300.0, "triangle", 4.0), HumDrone(110.0, "ah"), BellStrike("bowl"),
+    PacerTone((("inhale", 4000), ("hold", 3000), ("exhale", 6000), ("hold_out", 2000),
+               ("inhale", 5000)))])
 def test_synthesized_sounds_are_the_same_however_they_are_cut(sound: object) -> None:
     whole = sound.render(44100, 0, 20_000)  # type: ignore[attr-defined]
     parts = np.concatenate([sound.render(44100, start, 5000)  # type: ignore[attr-defined]

@@ -49,7 +49,6 @@ def test_breath_cues_start_exactly_on_phase_boundaries(write_script: WriteScript
     for rate in (44100, 48000, 22050, 11025):
         timeline = compile_draft(path, CompileOptions(sample_rate=rate,
                                                       voice=VoiceSpec(engine="draft")))
-        starts = sorted({clip.start for clip in timeline.clips})
         phases = [Fraction("4.1"), Fraction("1.7"), Fraction("6.05"), Fraction("0.9")]
         expected = []
         now = Fraction("0.3333")
@@ -57,9 +56,13 @@ def test_breath_cues_start_exactly_on_phase_boundaries(write_script: WriteScript
             for seconds in phases:
                 expected.append(seconds_to_samples(now, rate))
                 now += seconds
-        assert starts == expected
-        # Both a spoken and a tone cue sit on each boundary.
-        assert len(timeline.clips) == 2 * len(expected)
+        # A spoken cue and a tick sit on each boundary; one pacing tone spans the step.
+        for kind in ("cue", "tick"):
+            assert [c.start for c in timeline.clips if c.kind == kind] == expected, kind
+        (pacer,) = [c for c in timeline.clips if c.kind == "pacer"]
+        assert (pacer.start, pacer.end) == (expected[0], seconds_to_samples(now, rate))
+        assert [frames for _, frames in pacer.source.phases] == [  # type: ignore[attr-defined]
+            b - a for a, b in zip(expected, expected[1:] + [pacer.end], strict=True)]
         assert timeline.length == seconds_to_samples(now, rate)
 
 
@@ -86,10 +89,10 @@ def test_duration_rounds_up_to_whole_breaths(write_script: WriteScript) -> None:
     timeline = compile_draft(path)
     box, ramped = timeline.items
     assert box.length == 64 * 44100            # 4 breaths of 16 s, not 3.75
-    assert box.detail == "box × 4 (16s a breath)"
+    assert box.detail == "box × 4 (16s a breath, 3.75 a minute)"
     # n breaths from 10 s to 12 s last n × 11 s: 4 breaths (44 s) is the first to reach 40 s.
     assert ramped.length == 44 * 44100
-    assert ramped.detail == "prolonged-exhale × 4 (10s a breath → 12s)"
+    assert ramped.detail == "prolonged-exhale × 4 (10s a breath → 12s, 6 → 5 a minute)"
 
 
 def test_ramp_moves_each_breath_linearly(write_script: WriteScript) -> None:
@@ -98,7 +101,7 @@ def test_ramp_moves_each_breath_linearly(write_script: WriteScript) -> None:
           - breathe: {pattern: [4, 4], cycles: 5, cue: tone, ramp: {exhale: 8}}
     """)
     timeline = compile_draft(path)
-    starts = [clip.start for clip in timeline.clips]
+    starts = [clip.start for clip in timeline.clips if clip.kind == "tick"]
     lengths = [(b - a) / 44100 for a, b in zip(starts, starts[1:] + [timeline.length],
                                                 strict=True)]
     assert lengths == [4, 4, 4, 5, 4, 6, 4, 7, 4, 8]
@@ -235,4 +238,4 @@ def test_long_durations_are_not_capped(write_script: WriteScript) -> None:
     path = write_script("steps:\n  - breathe: {pattern: [2, 2], duration: 6h, cue: none}\n")
     timeline = compile_draft(path)
     assert timeline.length == 6 * 3600 * 44100  # 5400 breaths of 4 s
-    assert timeline.items[0].detail.startswith("2-2 × 5400 ")
+    assert timeline.items[0].detail == "2-2 × 5400 (4s a breath, 15 a minute)"

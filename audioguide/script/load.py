@@ -21,6 +21,7 @@ from .model import (
     Bed,
     Bell,
     Breathe,
+    ExhaleHum,
     Hum,
     Location,
     Output,
@@ -180,14 +181,7 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context) -> S
                     sample_rate=int(output_values["sample_rate"]),
                     channels=int(output_values["channels"]),
                     loudness_lufs=output_values["loudness"])
-    bed = None
-    if values["bed"] is not None:
-        bed_values = values["bed"]
-        sound = bed_values["sound"]
-        bed = Bed(sound="file" if isinstance(sound, Path) else sound,
-                  file=sound if isinstance(sound, Path) else None,
-                  level_db=bed_values["level"], duck_db=bed_values["duck"],
-                  fade_in_s=bed_values["fade_in"], fade_out_s=bed_values["fade_out"])
+    bed = _build_bed(values["bed"]) if values["bed"] is not None else None
     return Session(
         name=name,
         source=path,
@@ -202,6 +196,14 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context) -> S
         steps=_build_steps(values["steps"], ctx.file),
         variables=MappingProxyType(dict(ctx.variables)),
     )
+
+
+def _build_bed(values: dict[str, Any]) -> Bed:
+    sound = values["sound"]
+    return Bed(sound="file" if isinstance(sound, Path) else sound,
+               file=sound if isinstance(sound, Path) else None,
+               level_db=values["level"], duck_db=values["duck"],
+               fade_in_s=values["fade_in"], fade_out_s=values["fade_out"])
 
 
 def _defaults_of(key: str) -> dict[str, Any]:
@@ -228,12 +230,16 @@ def _build_step(kind: str, v: Any, where: Location, file: str) -> Step:
         return At(where=where, seconds=v)
     if kind == "breathe":
         words = dict(DEFAULT_WORDS)
+        words.update(v["pattern"].words)
         words.update({key: text for key, text in (v["words"] or {}).items() if text is not None})
         ramp = {key: Fraction(s) for key, s in (v["ramp"] or {}).items() if s is not None}
+        hum = v["hum"]
         return Breathe(where=where, pattern=v["pattern"], cycles=v["cycles"],
                        duration_s=v["duration"], cue=v["cue"],
                        words=MappingProxyType(words), ramp=MappingProxyType(ramp),
-                       level_db=v["level"])
+                       level_db=v["level"],
+                       hum=ExhaleHum(hum["hz"] or hum["note"], hum["level"], hum["vowel"])
+                       if hum else None)
     if kind == "hum":
         return Hum(where=where, hz=v["hz"] or v["note"], seconds=v["duration"],
                    level_db=v["level"], fade_in_s=v["fade_in"], fade_out_s=v["fade_out"],
@@ -249,7 +255,9 @@ def _build_step(kind: str, v: Any, where: Location, file: str) -> Step:
         return Sound(where=where, file=v["file"], level_db=v["level"], fade_in_s=v["fade_in"],
                      fade_out_s=v["fade_out"], after_s=v["after"])
     if kind == "section":
-        return Section(where=where, title=v["title"])
+        bed = v["bed"]
+        return Section(where=where, title=v["title"], changes_bed=bed is not None,
+                       bed=_build_bed(bed) if isinstance(bed, dict) else None)
     if kind == "repeat":
         return Repeat(where=where, times=v["times"], steps=_build_steps(v["steps"], file))
     raise AssertionError(f"unhandled step kind {kind}")

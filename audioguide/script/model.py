@@ -90,6 +90,15 @@ class Pause(Step):
     seconds: Fraction
 
 
+@dataclass(frozen=True)
+class ExhaleHum:
+    """A drone to hum along with on every exhale of a breathe step."""
+
+    hz: float
+    level_db: float
+    vowel: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class Breathe(Step):
     """Paced breathing for whole cycles, with cues on every phase boundary."""
@@ -100,7 +109,8 @@ class Breathe(Step):
     cue: str                         # voice | tone | both | none
     words: Mapping[str, str]
     ramp: Mapping[str, Fraction]     # phase kind → its length by the last cycle
-    level_db: float                  # level of the tone cues
+    level_db: float                  # level of the pacing tone and ticks
+    hum: ExhaleHum | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,9 +162,11 @@ class Sound(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class Section(Step):
-    """The start of a chapter."""
+    """The start of a chapter; it may also change the bed from here on."""
 
     title: str
+    changes_bed: bool = False
+    bed: Bed | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

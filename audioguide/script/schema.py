@@ -14,6 +14,7 @@ from ..breathing import (
     parse_pattern_text,
     pattern_from_lengths,
 )
+from ..units import parse_note
 from .kinds import (
     INVALID,
     Choice,
@@ -57,6 +58,8 @@ def _parse_pattern(node: yaml.Node, path: str, ctx: Context) -> Any:
             hint = suggest(text.strip().lower(), PATTERNS) or (
                 f" (choose one of: {', '.join(PATTERNS)}, or numbers like 4-7-8)")
             return ctx.error(node, path, f"unknown pattern '{text.strip()}'{hint}")
+        if PATTERNS.get(pattern.name) is pattern:
+            return pattern  # a named pattern, with its own words and advice
         return _pattern_or_error(pattern.lengths(), node, path, ctx)
     if isinstance(node, yaml.SequenceNode):
         parsed = [_phase_length(item, f"{path}[{i}]", ctx) for i, item in enumerate(node.value)]
@@ -109,10 +112,43 @@ PATTERN = Custom(_parse_pattern, lambda: {
               PHASES.json_schema()]})
 
 
+# --- beds ---------------------------------------------------------------------------
+
+FADE = Duration("fade length")
+
+
+def _parse_bed_sound(node: yaml.Node, path: str, ctx: Context) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return ctx.error(node, path, "expected a noise name or a file path")
+    text = ctx.fill(node, path, node.value)
+    if isinstance(text, Invalid):
+        return text
+    word = text.strip()
+    if word in NOISES:
+        return word
+    if "/" not in word and "." not in word:
+        hint = suggest(word, NOISES) or f" (choose one of: {', '.join(NOISES)}, or a file path)"
+        return ctx.error(node, path, f"unknown bed sound '{word}'{hint}")
+    return resolve_file(word, node, path, ctx)
+
+
+BED_SOUND = Custom(_parse_bed_sound, lambda: {
+    "description": "a noise (" + ", ".join(NOISES) + ") or an audio file to loop",
+    "anyOf": [{"enum": list(NOISES)}, {"type": "string"}]})
+
+BED = Obj({
+    "sound": Field(BED_SOUND, required=True),
+    "level": Field(Level(), default=-30.0),
+    "duck": Field(Level("how far the bed dips while the voice speaks", minimum=0,
+                        maximum=40), default=8.0),
+    "fade_in": Field(FADE, default=Fraction(5)),
+    "fade_out": Field(FADE, default=Fraction(8)),
+}, "a soft background sound under the whole session", shorthand="sound")
+
+
 # --- steps ---------------------------------------------------------------------------
 
 TEXT = Text("what to say; {name} placeholders are filled from vars:")
-FADE = Duration("fade length")
 
 SAY = Obj({
     "text": Field(TEXT, required=True),
@@ -128,6 +164,41 @@ SAY = Obj({
 WORDS = Obj({kind: Field(Text(f"what the voice says at each {kind.replace('_', '-')}"))
              for kind in PHASE_KINDS}, "the spoken cue for each phase")
 
+HUM_ON_EXHALES = Obj({
+    "note": Field(Frequency("the drone's note", notes=True, minimum=20, maximum=2000)),
+    "hz": Field(Frequency("the drone's pitch in Hz", notes=False, minimum=20, maximum=2000)),
+    "level": Field(Level(), default=-20.0),
+    "vowel": Field(Choice(VOWELS, "the vowel colour of the hum"), default="mm"),
+}, "a drone to hum along with on every exhale", at_most_one=[("note", "hz")])
+DEFAULT_HUM_NOTE = "A2"
+
+
+def _parse_breathe_hum(node: yaml.Node, path: str, ctx: Context) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        text = ctx.fill(node, path, node.value)
+        if isinstance(text, Invalid):
+            return text
+        word = text.strip().lower()
+        if word in ("false", "no", "off"):
+            return None
+        if word in ("true", "yes", "on"):
+            return {"note": parse_note(DEFAULT_HUM_NOTE), "hz": None, "level": -20.0,
+                    "vowel": "mm"}
+        try:
+            hz = parse_note(text)
+        except ValueError as exc:
+            return ctx.error(node, path, f"{exc}; or write true, false or a mapping")
+        return {"note": hz, "hz": None, "level": -20.0, "vowel": "mm"}
+    values = HUM_ON_EXHALES.parse(node, path, ctx)
+    if isinstance(values, dict) and values["note"] is None and values["hz"] is None:
+        values["note"] = parse_note(DEFAULT_HUM_NOTE)
+    return values
+
+
+BREATHE_HUM = Custom(_parse_breathe_hum, lambda: {
+    "description": "hum along on every exhale: true (A2), a note, or a mapping",
+    "anyOf": [{"type": "boolean"}, {"type": "string"}, HUM_ON_EXHALES.json_schema()]})
+
 BREATHE = Obj({
     "pattern": Field(PATTERN, required=True),
     "cycles": Field(Number("how many whole breaths", minimum=1, maximum=20000, integer=True)),
@@ -136,7 +207,8 @@ BREATHE = Obj({
                  default="both"),
     "words": Field(WORDS),
     "ramp": Field(PHASES),
-    "level": Field(Level("level of the tone cues"), default=-20.0),
+    "level": Field(Level("level of the pacing tone and the ticks"), default=-22.0),
+    "hum": Field(BREATHE_HUM),
 }, "paced breathing for whole breaths", shorthand="pattern", at_most_one=[("cycles", "duration")])
 
 HUM = Obj({
@@ -180,8 +252,21 @@ SOUND = Obj({
     "after": Field(Duration("silence after the sound"), default=Fraction(0)),
 }, "play an audio file in full", shorthand="file")
 
-SECTION = Obj({"title": Field(Text("chapter title"), required=True)},
-              "starts a chapter", shorthand="title")
+NO_BED = "none"
+
+
+def _parse_section_bed(node: yaml.Node, path: str, ctx: Context) -> Any:
+    if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() in (NO_BED, "off"):
+        return NO_BED
+    return BED.parse(node, path, ctx)
+
+
+SECTION = Obj({
+    "title": Field(Text("chapter title"), required=True),
+    "bed": Field(Custom(_parse_section_bed, lambda: {
+        "description": "the bed from here on (until another section changes it), or none",
+        "anyOf": [{"enum": [NO_BED]}, BED.json_schema()]})),
+}, "starts a chapter (and may change the bed)", shorthand="title")
 
 PAUSE = Duration("silence for this long")
 AT = Duration("the next step starts at this absolute time")
@@ -237,34 +322,6 @@ STEP_KINDS: dict[str, Kind] = {
 
 
 # --- the session ---------------------------------------------------------------------
-
-def _parse_bed_sound(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return ctx.error(node, path, "expected a noise name or a file path")
-    text = ctx.fill(node, path, node.value)
-    if isinstance(text, Invalid):
-        return text
-    word = text.strip()
-    if word in NOISES:
-        return word
-    if "/" not in word and "." not in word:
-        hint = suggest(word, NOISES) or f" (choose one of: {', '.join(NOISES)}, or a file path)"
-        return ctx.error(node, path, f"unknown bed sound '{word}'{hint}")
-    return resolve_file(word, node, path, ctx)
-
-
-BED_SOUND = Custom(_parse_bed_sound, lambda: {
-    "description": "a noise (" + ", ".join(NOISES) + ") or an audio file to loop",
-    "anyOf": [{"enum": list(NOISES)}, {"type": "string"}]})
-
-BED = Obj({
-    "sound": Field(BED_SOUND, required=True),
-    "level": Field(Level(), default=-30.0),
-    "duck": Field(Level("how far the bed dips while the voice speaks", minimum=0,
-                        maximum=40), default=8.0),
-    "fade_in": Field(FADE, default=Fraction(5)),
-    "fade_out": Field(FADE, default=Fraction(8)),
-}, "a soft background sound under the whole session", shorthand="sound")
 
 VOICE = Obj({
     "engine": Field(Choice(ENGINES, "text-to-speech engine"), default="pyttsx3"),

@@ -1,6 +1,7 @@
-"""Sounds synthesized with numpy: cue tones, steady tones, humming, bells and background beds."""
+"""Sounds synthesized with numpy: pacing tones and ticks, steady tones, humming, bells, beds."""
 
 from .beds import LoopBed, NoiseBed
-from .synth import CUE_HZ, BellStrike, CueTone, HumDrone, SteadyTone
+from .synth import TICK_HZ, BellStrike, HumDrone, PacerTone, SteadyTone, Tick
 
-__all__ = ["CUE_HZ", "BellStrike", "CueTone", "HumDrone", "LoopBed", "NoiseBed", "SteadyTone"]
+__all__ = ["TICK_HZ", "BellStrike", "HumDrone", "LoopBed", "NoiseBed", "PacerTone",
+           "SteadyTone", "Tick"]

@@ -8,6 +8,7 @@ level in the mix.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -23,11 +24,11 @@ def _times(sample_rate: int, start: int, frames: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class CueTone:
-    """A short soft sine that marks the start of a breathing phase."""
+class Tick:
+    """A short soft tick (a tiny wooden knock) that marks the start of a breathing phase."""
 
     hz: float
-    seconds: float = 0.4
+    seconds: float = 0.06
     channels = 1
 
     def frames(self, sample_rate: int) -> int:
@@ -35,13 +36,106 @@ class CueTone:
         return int(round(self.seconds * sample_rate))
 
     def render(self, sample_rate: int, start: int, frames: int) -> Audio:
-        """A sine under a sin² bell-shaped envelope: no attack click, no tail."""
+        """A decaying sine with a 1.5 ms raised-cosine attack, faded out by its end."""
         total = self.frames(sample_rate)
         t = _times(sample_rate, start, frames)
+        attack = np.clip(t / 0.0015, 0.0, 1.0)
+        attack = 0.5 - 0.5 * np.cos(np.pi * attack)
+        decay = np.exp(-t / 0.012)
         index = np.arange(start, start + frames, dtype=np.float64)
-        envelope = np.sin(np.pi * np.clip(index / total, 0.0, 1.0)) ** 2
-        tone = np.sin(TWO_PI * self.hz * t) + 0.15 * np.sin(TWO_PI * 2 * self.hz * t)
-        return (tone * envelope / 1.15).astype(np.float32)
+        tail = np.clip((total - index) / (0.25 * total), 0.0, 1.0)
+        tone = np.sin(TWO_PI * self.hz * t) + 0.3 * np.sin(TWO_PI * 2.7 * self.hz * t)
+        return (tone * attack * decay * tail / 1.3).astype(np.float32)
+
+
+#: Where the pacing tone sits: low at the bottom of a breath, high at the top.
+PACER_LOW_HZ = 196.0     # G3
+PACER_HIGH_HZ = 293.66   # D4, a fifth above
+PACER_TOP_HZ = 329.63    # E4, for a top-up inhale
+
+
+def _pacer_pitches(kinds: tuple[str, ...]) -> list[tuple[float, float]]:
+    """(start Hz, end Hz) for each phase: up on inhales, level on holds, down on exhales."""
+    pitches = []
+    now = PACER_LOW_HZ
+    for kind in kinds:
+        if kind == "inhale":
+            target = PACER_HIGH_HZ
+        elif kind == "top_up":
+            target = PACER_TOP_HZ
+        elif kind == "exhale":
+            target = PACER_LOW_HZ
+        else:
+            target = now
+        pitches.append((now, target))
+        now = target
+    return pitches
+
+
+@dataclass(frozen=True)
+class PacerTone:
+    """One continuous tone across a breathe step that glides with the breath.
+
+    The pitch eases up over each inhale, stays put on a hold and eases down over each
+    exhale. Its phase is integrated exactly (in closed form, per phase), so there is
+    never a click at a phase boundary, and any stretch can be made on its own.
+    `phases` is (kind, frames) for every phase of every breath, in order.
+    """
+
+    phases: tuple[tuple[str, int], ...]
+    channels = 1
+
+    def frames(self, sample_rate: int) -> int:
+        """The whole breathe step."""
+        return sum(frames for _, frames in self.phases)
+
+    @functools.cached_property
+    def _plans(self) -> dict[int, tuple[np.ndarray, list[tuple[float, float]], list[float]]]:
+        # Worked out once per sample rate and kept on the instance (not in its hash).
+        return {}
+
+    def render(self, sample_rate: int, start: int, frames: int) -> Audio:
+        """Samples `start .. start+frames`."""
+        if sample_rate not in self._plans:
+            self._plans[sample_rate] = _pacer_plan(self.phases, sample_rate)
+        starts, pitches, phases0 = self._plans[sample_rate]
+        out = np.zeros(frames, dtype=np.float64)
+        first = max(0, int(np.searchsorted(starts, start, side="right")) - 1)
+        end = start + frames
+        for index in range(first, len(self.phases)):
+            seg_start = int(starts[index])
+            if seg_start >= end:
+                break
+            seg_frames = self.phases[index][1]
+            lo, hi = max(seg_start, start), min(seg_start + seg_frames, end)
+            if hi <= lo:
+                continue
+            t = np.arange(lo - seg_start, hi - seg_start, dtype=np.float64) / sample_rate
+            length = seg_frames / sample_rate
+            f0, f1 = pitches[index]
+            # f(t) = f0 + (f1 - f0)(1 - cos(πt/T))/2 integrates to this phase.
+            phase = phases0[index] + TWO_PI * (
+                f0 * t + (f1 - f0) / 2 * (t - length / math.pi * np.sin(math.pi * t / length)))
+            out[lo - start: hi - start] = (np.sin(phase) + 0.18 * np.sin(2 * phase)
+                                           + 0.05 * np.sin(3 * phase))
+        return (out / 1.23).astype(np.float32)
+
+
+def _pacer_plan(phases: tuple[tuple[str, int], ...], sample_rate: int
+                ) -> tuple[np.ndarray, list[tuple[float, float]], list[float]]:
+    """Start frame, pitches and starting phase (radians) of every phase of a pacer."""
+    pitches = _pacer_pitches(tuple(kind for kind, _ in phases))
+    starts = np.zeros(len(phases), dtype=np.int64)
+    phases0 = []
+    position, phase = 0, 0.0
+    for index, (_, frames) in enumerate(phases):
+        starts[index] = position
+        phases0.append(phase)
+        f0, f1 = pitches[index]
+        # Over a whole phase the eased glide averages (f0 + f1) / 2.
+        phase = (phase + TWO_PI * (f0 + f1) / 2 * frames / sample_rate) % TWO_PI
+        position += frames
+    return starts, pitches, phases0
 
 
 @dataclass(frozen=True)
@@ -164,5 +258,6 @@ class BellStrike:
         return (signal * attack / peak).astype(np.float32)
 
 
-#: Cue pitches for each breathing phase: higher on the way in, lower on the way out.
-CUE_HZ = {"inhale": 392.0, "top_up": 440.0, "hold": 329.63, "exhale": 261.63, "hold_out": 293.66}
+#: Tick pitches for each breathing phase: higher on the way in, lower on the way out.
+TICK_HZ = {"inhale": 1318.5, "top_up": 1568.0, "hold": 1046.5, "exhale": 880.0,
+           "hold_out": 987.8}
