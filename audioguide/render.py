@@ -7,6 +7,7 @@ flight, never on the session's length, and nothing ever clips.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -101,7 +102,7 @@ class _BedPlayer:
 
     The ducking depth is a piecewise-linear curve (0 → 1 over the attack before each
     spoken span, 1 → 0 over the release after it; the compiler merges spans closer than
-    attack + release, so the ramps never overlap), eased with a raised cosine and applied
+    attack + release, so the ramps never overlap), eased with a smoothstep and applied
     in dB, so the bed glides down and up without pumping or clicks.
     """
 
@@ -116,6 +117,8 @@ class _BedPlayer:
             depths += [0.0, 1.0, 1.0, 0.0]
         self.points = np.array(points, dtype=np.float64)
         self.depths = np.array(depths, dtype=np.float64)
+        self.duck_rate = -bed.duck_db * math.log(10.0) / 20.0  # gain = exp(rate × depth)
+        self.ducked = db_to_gain(-bed.duck_db)
 
     def gain(self, start: int, frames: int) -> np.ndarray | float:
         """The bed's gain for `frames` samples from `start` (a number where it is constant)."""
@@ -128,14 +131,15 @@ class _BedPlayer:
             gain = envelope_slice(length, bed.fade_in, bed.fade_out, offset,
                                   frames).astype(np.float64) * self.level
         if bed.duck_db > 0 and len(self.points):
-            first = np.searchsorted(self.points, start, side="right")
-            last = np.searchsorted(self.points, start + frames, side="left")
-            inside = first % 4 != 0  # between a span's first and last point
-            if first != last or inside:
+            first = int(np.searchsorted(self.points, start, side="right"))
+            last = int(np.searchsorted(self.points, start + frames, side="left"))
+            if first == last and first % 4 == 2:
+                return gain * self.ducked  # wholly under one spoken span
+            if first != last or first % 4 != 0:  # some ramp or span meets this block
                 index = np.arange(start, start + frames, dtype=np.float64)
                 depth = np.interp(index, self.points, self.depths)
-                eased = 0.5 - 0.5 * np.cos(np.pi * depth)
-                gain = gain * np.power(10.0, -bed.duck_db * eased / 20.0)
+                eased = depth * depth * (3.0 - 2.0 * depth)  # smoothstep: no corners
+                gain = gain * np.exp(self.duck_rate * eased)
         return gain
 
     def add_to(self, block: Audio, start: int) -> None:

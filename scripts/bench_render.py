@@ -323,6 +323,22 @@ def make_speech(lexicon: Path, cache: Path, attempts: int = 5
     raise RuntimeError(f"speech failed {attempts} times: {failures[-1]}")
 
 
+def long_bed(hours: float, work: Path, cache: Path) -> str:
+    """Render a mostly-bed session (ocean, a bell and a line, then `at:` the end) to MP3."""
+    script = work / f"bed-{hours:g}h.yaml"
+    script.write_text(
+        "title: Long bed\nbed: {sound: ocean, level: -28dB}\nsteps:\n"
+        "  - bell: bowl\n  - say: Rest now.\n"
+        f"  - at: {Fraction(str(hours)) * 3600}s\n", encoding="utf-8")
+    result = run_child(script, "mp3", work / "bed.mp3", cache)
+    seconds = result["length"] / RATE
+    mb = result["rss_kb"] / 1024
+    mark = "PASS" if mb < RSS_TARGET_MB else "FAIL"
+    return (f"  [{mark}] {hours:g} h bed: ocean to MP3: {result['render_s']:.1f}s "
+            f"({seconds / result['render_s']:.0f}x real time), peak RSS {mb:.0f} MB "
+            f"(target < {RSS_TARGET_MB:.0f} MB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, nargs="+", default=[10, 60],
@@ -333,6 +349,9 @@ def main() -> None:
                         "(white, pink, brown, ocean, rain; default brown)")
     parser.add_argument("--tmpdir", type=Path, help="where to make the work folder")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--long-bed", type=float, nargs="*", default=[], metavar="HOURS",
+                        help="also render an ocean bed of these many hours to MP3 "
+                             "(e.g. --long-bed 0.25 8)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -370,6 +389,8 @@ def main() -> None:
         if not all(r.exact for r in results):
             print("  (!) the rendered length was not exactly the asked minutes")
         print("\nTargets\n" + "\n".join(verdicts(results)))
+        for hours in args.long_bed:
+            print(long_bed(hours, work, cache), flush=True)
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -116,8 +116,10 @@ class PacerTone:
             # f(t) = f0 + (f1 - f0)(1 - cos(πt/T))/2 integrates to this phase.
             phase = phases0[index] + TWO_PI * (
                 f0 * t + (f1 - f0) / 2 * (t - length / math.pi * np.sin(math.pi * t / length)))
-            out[lo - start: hi - start] = (np.sin(phase) + 0.18 * np.sin(2 * phase)
-                                           + 0.05 * np.sin(3 * phase))
+            sine, cosine = np.sin(phase), np.cos(phase)
+            # sin 2x = 2 sin x cos x and sin 3x = sin x (3 - 4 sin² x): one sine, one cosine.
+            out[lo - start: hi - start] = sine * (1.0 + 0.36 * cosine
+                                                  + 0.05 * (3.0 - 4.0 * sine * sine))
         return (out / 1.23).astype(np.float32)
 
 
@@ -202,9 +204,16 @@ class HumDrone:
         weights = _VOWELS.get(self.vowel, _VOWELS["mm"])
         nyquist = sample_rate / 2
         signal = np.zeros(frames, dtype=np.float64)
+        # Harmonics by the recurrence sin((k+1)x) = 2 cos x sin kx - sin((k-1)x):
+        # one sine and one cosine instead of one sine per harmonic.
+        twice_cos = 2.0 * np.cos(phase)
+        previous, current = np.zeros(frames), np.sin(phase)
         for harmonic, weight in enumerate(weights, start=1):
-            if weight and self.hz * harmonic < nyquist * 0.9:
-                signal += weight * np.sin(harmonic * phase)
+            if self.hz * harmonic >= nyquist * 0.9:
+                break
+            if weight:
+                signal += weight * current
+            previous, current = current, twice_cos * current - previous
         swell = 0.85 + 0.15 * np.sin(TWO_PI * 0.1 * t)
         return (signal * swell / sum(weights)).astype(np.float32)
 
