@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,8 +15,17 @@ import click
 
 from . import __version__
 from .errors import AudioguideError, ScriptError
-from .export import FORMATS
-from .pipeline import Prepared, RenderOptions, prepare, render_file
+from .export import CODECS, FORMATS
+from .pipeline import (
+    SCRIPT_DEFAULT,
+    ExportOptions,
+    Prepared,
+    RenderOptions,
+    loudness_target,
+    measure,
+    prepare,
+    render_file,
+)
 from .script import builtin_sessions, find_script, json_schema, load_session
 from .timeline import Timeline
 from .units import format_seconds
@@ -24,13 +34,43 @@ from .voices import ENGINES
 DEBUG_ENV = "AUDIOGUIDE_DEBUG"
 
 
+class _LoudnessType(click.ParamType):
+    """A LUFS number (-40 to -5) or the word off."""
+
+    name = "loudness"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float | str:
+        if isinstance(value, float):
+            return value
+        if str(value).strip().lower() in ("off", "none", "false"):
+            return "off"
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"'{value}' is not a LUFS number (like -16) or off", param, ctx)
+        if not -40 <= number <= -5:
+            self.fail(f"{number:g} LUFS is outside -40..-5", param, ctx)
+        return number
+
+
+_LOUDNESS = _LoudnessType()
+
+
 class _Reporter:
-    """A progress bar per stage on a terminal; nothing when stderr is piped."""
+    """A progress bar per stage (elapsed and remaining time) on a terminal.
+
+    A stage gets a bar only once it has run for a second, so quick work stays quiet;
+    nothing at all is drawn when stderr is not a terminal.
+    """
+
+    LABELS = {"speech": "Speaking lines", "measure": "Measuring loudness", "render": "Rendering"}
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.bar: Any = None
         self.stage = ""
+        self.started = 0.0
         self.done = 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
@@ -38,19 +78,26 @@ class _Reporter:
             return
         if stage != self.stage:
             self.close()
-            label = {"speech": "Speaking lines", "render": "Rendering"}.get(stage, stage)
-            self.bar = click.progressbar(length=total, label=label, file=sys.stderr,
-                                         show_eta=True)
+            self.stage, self.started, self.done = stage, time.monotonic(), 0
+        if self.bar is None:
+            if time.monotonic() - self.started < 1.0 or done >= total:
+                return
+            self.bar = click.progressbar(
+                length=total, label=self.LABELS.get(stage, stage), file=sys.stderr,
+                show_eta=True, item_show_func=lambda _: self._elapsed())
             self.bar.__enter__()
-            self.stage, self.done = stage, 0
         self.bar.update(done - self.done)
         self.done = done
+
+    def _elapsed(self) -> str:
+        seconds = int(time.monotonic() - self.started)
+        return f"elapsed {seconds // 60}:{seconds % 60:02d}"
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
-            self.stage = ""
+        self.stage = ""
 
 
 def _debug_enabled(ctx: click.Context | None) -> bool:
@@ -167,28 +214,60 @@ def _options(sets: Sequence[str], engine: str | None, voice_id: str | None,
               help="Output file (default: output/<script name>.<format>).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="File format (default: from the output's extension, else the script's).")
+@click.option("--codec", type=click.Choice(CODECS), help="Codec inside an ogg file "
+              "(default vorbis; a .opus name means opus).")
+@click.option("--quality", type=click.FloatRange(-1, 10),
+              help="VBR quality: mp3 0 (best) to 9 (default 2); vorbis -1 to 10 (default 5).")
+@click.option("--bitrate", type=click.IntRange(8, 512), metavar="KBPS",
+              help="Bitrate in kbit/s: constant for mp3, a target for vorbis and opus.")
+@click.option("--loudness", type=_LOUDNESS, metavar="LUFS|off",
+              help="Integrated loudness target (default: the script's, -16), or off.")
 @click.option("--sample-rate", type=click.IntRange(8000, 192000), help="Samples per second.")
 @click.option("--mono", is_flag=True, help="One channel instead of two.")
+@click.option("--chapters", "chapters_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the chapters to FILE (.ffmetadata, or HH:MM:SS.mmm Title lines).")
+@click.option("--track", default="", metavar="N", help="Track number tag (like 3 or 3/12).")
+@click.option("--date", help="Date tag (default: the script's date:, else today).")
+@click.option("-p", "--mkdir", "make_folder", is_flag=True,
+              help="Create the output's folder if it does not exist.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @_script_options
-def render(script: str, output: Path | None, fmt: str | None, sample_rate: int | None,
-           mono: bool, **script_options: Any) -> None:
+def render(script: str, output: Path | None, fmt: str | None, codec: str | None,
+           quality: float | None, bitrate: int | None, loudness: float | None | str,
+           sample_rate: int | None, mono: bool, chapters_file: Path | None, track: str,
+           date: str | None, make_folder: bool, quiet: bool, **script_options: Any) -> None:
     """Render SCRIPT (a file or a built-in name) to an audio file.
+
+    The file is tagged (title, artist, album, genre, date, comment), carries the
+    script's sections as chapters, and is normalised to the loudness target with
+    true peaks at or below -1 dBTP.
 
     \b
     Examples:
       audioguide render box-breathing
       audioguide render safe-place.yaml -o safe-place.mp3 --rate 120
-      audioguide render session.yaml --format wav --set minutes=5
+      audioguide render session.yaml --format wav --set minutes=5 --loudness off
+      audioguide render session.yaml -o phone/session.opus --bitrate 64 --mkdir
     """
-    reporter = _Reporter(sys.stderr.isatty())
+    reporter = _Reporter(sys.stderr.isatty() and not quiet)
     options = _options(sample_rate=sample_rate, channels=1 if mono else None, **script_options)
+    export_options = ExportOptions(
+        format=fmt, codec=codec, quality=quality, bitrate_kbps=bitrate,
+        loudness_lufs=SCRIPT_DEFAULT if loudness is None else
+        (None if loudness == "off" else loudness),
+        chapters_file=chapters_file, make_folder=make_folder, track=track, date=date)
     try:
-        result = render_file(script, output, fmt, options, reporter)
+        result = render_file(script, output, options, export_options, reporter)
     finally:
         reporter.close()
     _print_warnings(result.timeline)
-    click.echo(f"rendered {format_seconds(result.timeline.seconds)} "
-               f"({result.lines_made} new lines spoken) to:", err=True)
+    if not quiet:
+        level = ""
+        if result.measured is not None:
+            level = (f", {result.measured.integrated_lufs:.1f} LUFS as written, "
+                     f"{result.gain_db:+.1f} dB")
+        click.echo(f"rendered {format_seconds(result.timeline.seconds)} "
+                   f"({result.lines_made} new lines spoken{level}) to:", err=True)
     click.echo(str(result.path))
 
 
@@ -222,20 +301,49 @@ def validate(scripts: Sequence[str], **script_options: Any) -> None:
 @cli.command()
 @click.argument("script")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--loudness", "with_loudness", is_flag=True,
+              help="Also measure loudness and true peak (renders once; writes nothing).")
 @_script_options
-def inspect(script: str, as_json: bool, **script_options: Any) -> None:
+def inspect(script: str, as_json: bool, with_loudness: bool, **script_options: Any) -> None:
     """Show SCRIPT's compiled timeline: every step, its time and length, and the chapters.
 
     \b
     Examples:
       audioguide inspect box-breathing
       audioguide inspect session.yaml --json > timeline.json
+      audioguide inspect session.yaml --loudness
     """
     with prepare(script, _options(**script_options)) as prepared:
+        data = prepared.timeline.to_json()
+        lines: list[str] = []
+        if with_loudness:
+            reporter = _Reporter(sys.stderr.isatty() and not as_json)
+            try:
+                measured = measure(prepared, reporter)
+            finally:
+                reporter.close()
+            target = loudness_target(prepared.session, ExportOptions())
+            data["loudness"] = {"integrated_lufs": measured.integrated_lufs,
+                                "true_peak_dbtp": measured.true_peak_dbtp,
+                                "range_lu": measured.range_lu, "target_lufs": target,
+                                "gain_db": measured.gain_to(target) if target is not None
+                                else 0.0}
+            lines = [f"loudness as written: {measured.integrated_lufs:.1f} LUFS integrated, "
+                     f"true peak {measured.true_peak_dbtp:.1f} dBTP, range "
+                     f"{measured.range_lu:.1f} LU"]
+            if target is None:
+                lines.append("normalisation: off (levels stay as written)")
+            elif measured.silent:
+                lines.append("normalisation: none (the session is silent)")
+            else:
+                lines.append(f"normalisation: {measured.gain_to(target):+.1f} dB to reach "
+                             f"{target:g} LUFS, true peaks held at or below -1 dBTP")
         if as_json:
-            click.echo(json.dumps(prepared.timeline.to_json(), indent=2, ensure_ascii=False))
+            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         else:
             _print_timeline(prepared)
+            for line in lines:
+                click.echo(line)
 
 
 def _print_timeline(prepared: Prepared) -> None:

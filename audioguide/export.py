@@ -1,20 +1,23 @@
 """Writing blocks to a file: WAV directly, MP3/OGG/FLAC through ffmpeg reading a pipe.
 
-Every file is written under a temporary name in the destination folder and
-renamed into place only when complete, so a failure or Ctrl-C leaves the old file
-(or nothing) under the final name, never a partial one.
+Every file is written under a temporary name in the destination folder, tagged,
+fsynced and renamed into place only when complete, so a failure, Ctrl-C or even
+SIGKILL leaves the old file (or nothing) under the final name, never a partial
+one. Temporary files left by a killed run are cleared by the next export there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import secrets
 import subprocess
 import threading
 import wave
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -24,25 +27,29 @@ import numpy as np
 from .dsp import Audio
 from .errors import ExportError, InputError
 from .ffmpeg import find_ffmpeg
+from .tags import ChapterMark, Tags, info_chunk, write_tags
 
 FORMATS = ("mp3", "wav", "ogg", "flac")
+CODECS = ("vorbis", "opus")
 
-#: ffmpeg output options per format (quality chosen for calm speech and soft tones).
-_ENCODERS: Mapping[str, tuple[str, ...]] = {
-    "mp3": ("-f", "mp3", "-c:a", "libmp3lame", "-q:a", "2"),
-    "ogg": ("-f", "ogg", "-c:a", "libvorbis", "-q:a", "5"),
-    "flac": ("-f", "flac", "-c:a", "flac"),
-}
+#: Extensions that name a format (and, for .opus, a codec).
+_EXTENSIONS = {"mp3": ("mp3", None), "wav": ("wav", None), "wave": ("wav", None),
+               "ogg": ("ogg", None), "oga": ("ogg", None), "opus": ("ogg", "opus"),
+               "flac": ("flac", None)}
 
 
 @dataclass(frozen=True)
 class ExportSettings:
-    """What to write: format, rate, channels and text tags."""
+    """What to write: format and encoder settings, rate, channels, tags and chapters."""
 
     format: str
     sample_rate: int
     channels: int
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Tags = field(default_factory=lambda: Tags(title=""))
+    chapters: Sequence[ChapterMark] = ()
+    codec: str | None = None          # ogg: vorbis (default) or opus
+    quality: float | None = None      # VBR quality: mp3 0 (best) - 9; vorbis -1 - 10 (best)
+    bitrate_kbps: int | None = None   # constant (mp3) or target (vorbis, opus) bitrate
 
 
 def format_for(path: Path, requested: str | None) -> str:
@@ -52,12 +59,45 @@ def format_for(path: Path, requested: str | None) -> str:
             raise InputError(f"unknown format '{requested}' (choose one of: {', '.join(FORMATS)})")
         return requested
     suffix = path.suffix.lower().lstrip(".")
-    if suffix in FORMATS:
-        return suffix
-    if suffix == "oga":
-        return "ogg"
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix][0]
     raise InputError(f"cannot tell the format from '{path.name}'; end it in .mp3, .wav, .ogg or "
                      ".flac, or pass --format")
+
+
+def codec_for(path: Path, fmt: str, requested: str | None) -> str | None:
+    """The codec inside an OGG file: as asked, `opus` for a .opus name, else vorbis."""
+    if fmt != "ogg":
+        if requested:
+            raise InputError(f"--codec {requested} is for ogg files, not {fmt}")
+        return None
+    if requested:
+        if requested not in CODECS:
+            raise InputError(f"unknown codec '{requested}' (choose one of: {', '.join(CODECS)})")
+        return requested
+    return _EXTENSIONS.get(path.suffix.lower().lstrip("."), ("ogg", None))[1] or "vorbis"
+
+
+def encoder_options(settings: ExportSettings) -> list[str]:
+    """ffmpeg output options for the format, codec, quality and bitrate."""
+    fmt, quality, bitrate = settings.format, settings.quality, settings.bitrate_kbps
+    if fmt == "mp3":
+        # No ID3 from ffmpeg: mutagen writes ID3v2.4 with chapters afterwards.
+        options = ["-f", "mp3", "-c:a", "libmp3lame", "-id3v2_version", "0",
+                   "-write_id3v1", "0"]
+        if bitrate:
+            return options + ["-b:a", f"{bitrate}k"]
+        return options + ["-q:a", f"{2 if quality is None else quality:g}"]
+    if fmt == "ogg" and settings.codec == "opus":
+        return ["-f", "ogg", "-c:a", "libopus", "-b:a", f"{bitrate or 96}k"]
+    if fmt == "ogg":
+        options = ["-f", "ogg", "-c:a", "libvorbis"]
+        if bitrate:
+            return options + ["-b:a", f"{bitrate}k"]
+        return options + ["-q:a", f"{5 if quality is None else quality:g}"]
+    if fmt == "flac":
+        return ["-f", "flac", "-c:a", "flac"]
+    raise InputError(f"unknown format '{fmt}'")
 
 
 def to_pcm16(block: Audio) -> bytes:
@@ -66,20 +106,58 @@ def to_pcm16(block: Audio) -> bytes:
     return np.rint(scaled).astype("<i2").tobytes()
 
 
+_PART = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.part$")
+
+
+def _clear_leftovers(folder: Path, name: str) -> None:
+    """Remove temporary files of `name` left by runs that were killed (their process is gone)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = _PART.match(entry.name)
+        if not match or match.group("name") != name:
+            continue
+        if int(match.group("pid")) != os.getpid() and not _alive(int(match.group("pid"))):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
+def atomic_output(path: Path, make_folder: bool = False) -> Iterator[Path]:
     """A temporary path beside `path`; renamed onto `path` only if the block finishes."""
     folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"cannot create the folder {folder}: {exc.strerror}") from exc
-    temporary = folder / f".{path.name}.{secrets.token_hex(4)}.part"
+    if not folder.is_dir():
+        if not make_folder:
+            raise InputError(f"the folder {folder} does not exist; create it, or add --mkdir")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"cannot create the folder {folder}: {exc.strerror}") from exc
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"cannot write into {folder}: permission denied; choose another "
+                          "place with -o")
+    _clear_leftovers(folder, path.name)
+    temporary = folder / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part"
     try:
         yield temporary
         _fsync(temporary)
         os.replace(temporary, path)
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise ExportError(f"the disk is full writing {path}; free some space or choose "
+                              "another place with -o") from exc
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -91,39 +169,46 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def export(blocks: Iterable[Audio], path: Path, settings: ExportSettings) -> Path:
-    """Write every block to `path` in `settings.format`; return the path."""
-    with atomic_output(path) as temporary:
+def export(blocks: Iterable[Audio], path: Path, settings: ExportSettings,
+           make_folder: bool = False) -> Path:
+    """Write every block to `path` in `settings.format`, tagged; return the path."""
+    with atomic_output(path, make_folder) as temporary:
         if settings.format == "wav":
             _write_wav(blocks, temporary, settings)
-        elif settings.format in _ENCODERS:
-            _write_ffmpeg(blocks, temporary, settings)
         else:
-            raise InputError(f"unknown format '{settings.format}'")
+            _write_ffmpeg(blocks, temporary, settings)
+            write_tags(temporary, settings.format, settings.tags, settings.chapters)
+    return path
+
+
+def write_text(path: Path, text: str, make_folder: bool = False) -> Path:
+    """Write a small text file (a chapter list) the same safe way."""
+    with atomic_output(path, make_folder) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return path
 
 
 def _write_wav(blocks: Iterable[Audio], path: Path, settings: ExportSettings) -> None:
-    try:
-        handle: BinaryIO = open(path, "xb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise ExportError(f"cannot write {path.parent}: {exc.strerror}") from exc
-    with handle, wave.open(handle, "wb") as wav:
-        wav.setnchannels(settings.channels)
-        wav.setsampwidth(2)
-        wav.setframerate(settings.sample_rate)
-        for block in blocks:
-            wav.writeframesraw(to_pcm16(block))
+    handle: BinaryIO = open(path, "xb")  # noqa: SIM115 - closed below
+    with handle:
+        with wave.open(handle, "wb") as wav:
+            wav.setnchannels(settings.channels)
+            wav.setsampwidth(2)
+            wav.setframerate(settings.sample_rate)
+            for block in blocks:
+                wav.writeframesraw(to_pcm16(block))
+        # Title, artist and the rest in a LIST/INFO chunk after the audio data.
+        if settings.tags.title:
+            handle.write(info_chunk(settings.tags))
+            size = handle.tell()
+            handle.seek(4)
+            handle.write((size - 8).to_bytes(4, "little"))
 
 
 def _write_ffmpeg(blocks: Iterable[Audio], path: Path, settings: ExportSettings) -> None:
     command = [find_ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                "-f", "f32le", "-ar", str(settings.sample_rate), "-ac", str(settings.channels),
-               "-i", "pipe:0"]
-    for key, value in settings.tags.items():
-        if value:
-            command += ["-metadata", f"{key}={value}"]
-    command += [*_ENCODERS[settings.format], str(path)]
+               "-i", "pipe:0", *encoder_options(settings), str(path)]
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
@@ -145,8 +230,9 @@ def _write_ffmpeg(blocks: Iterable[Audio], path: Path, settings: ExportSettings)
         raise
     reader.join(timeout=5)
     if code != 0:
-        detail = b" ".join(line.strip() for line in errors).decode("utf-8", "replace")
-        raise ExportError(f"ffmpeg could not encode {settings.format} (exit {code}): "
-                          f"{detail or 'no message'}; try --format wav, or set AUDIOGUIDE_FFMPEG "
-                          "to another ffmpeg")
-
+        lines = [line.strip() for line in errors if line.strip()]
+        detail = lines[-1].decode("utf-8", "replace") if lines else "no message"
+        encoder = encoder_options(settings)[3]
+        raise ExportError(f"ffmpeg could not encode {settings.format} with {encoder} (exit "
+                          f"{code}): {detail}; try --format wav, or set AUDIOGUIDE_FFMPEG to "
+                          "an ffmpeg built with that encoder")

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date as date_type
+from datetime import datetime, timezone
 from pathlib import Path
 
+from . import __version__
 from .clips import ClipLibrary
 from .dsp import Audio
-from .errors import UnknownVoiceError
-from .export import ExportSettings, export, format_for
+from .errors import InputError, UnknownVoiceError
+from .export import ExportSettings, codec_for, export, format_for, write_text
+from .loudness import Loudness, measure_loudness
 from .render import render_blocks
 from .script import Session, VoiceSpec, load_session
+from .tags import ChapterMark, Tags, chapters_sidecar
 from .timeline import CompileOptions, Timeline, compile_timeline, speech_requests
 from .voices import SpeechBank, SpeechCache
 
-#: progress(stage, done, total); stages are "speech" (lines made) and "render" (frames).
+#: progress(stage, done, total); stages are "speech" (lines made), "measure" (frames of
+#: the loudness pass) and "render" (frames).
 Progress = Callable[[str, int, int], None]
+
+#: The limiter's true-peak ceiling when normalising: under the -1 dBTP promise, with room
+#: for lossy encoders, which add a little overshoot of their own.
+LIMITER_CEILING_DBTP = -1.5
+#: Extra loudness passes allowed to correct for what the limiter takes back.
+NORMALISE_PASSES = 2
 
 
 @dataclass(frozen=True)
@@ -89,11 +102,49 @@ def default_output(session: Session, fmt: str | None) -> Path:
     return Path("output") / f"{session.name}.{fmt or session.output.format}"
 
 
-def session_tags(session: Session) -> dict[str, str]:
-    """Text tags for the file."""
-    return {"title": session.title, "artist": session.author or "audioguide",
-            "album": "audioguide sessions", "genre": "Meditation",
-            "comment": session.description}
+#: A stand-in for "the script decides" where None means "off".
+SCRIPT_DEFAULT = "script"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the command line may choose about the file."""
+
+    format: str | None = None
+    codec: str | None = None
+    quality: float | None = None
+    bitrate_kbps: int | None = None
+    loudness_lufs: float | None | str = SCRIPT_DEFAULT   # a number, None for off
+    chapters_file: Path | None = None
+    make_folder: bool = False
+    track: str = ""
+    date: str | None = None
+
+
+def session_tags(session: Session, track: str = "", date: str | None = None) -> Tags:
+    """The file's tags from the script (and the command line)."""
+    if date is None:
+        date = session.date or render_date()
+    return Tags(title=session.title, artist=session.author or "audioguide",
+                album=session.album or "audioguide", genre=session.genre or "Meditation",
+                comment=session.description, date=date, track=track,
+                source=session.source.name if session.source else session.name,
+                encoder=f"audioguide {__version__}")
+
+
+def render_date() -> str:
+    """Today, or the day of `SOURCE_DATE_EPOCH` (for byte-identical files on any day)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date().isoformat()
+    return date_type.today().isoformat()
+
+
+def chapter_marks(timeline: Timeline) -> list[ChapterMark]:
+    """The timeline's chapters in milliseconds."""
+    rate = timeline.sample_rate
+    return [ChapterMark(chapter.title, round(chapter.start * 1000 / rate),
+                        round(chapter.end * 1000 / rate)) for chapter in timeline.chapters]
 
 
 @dataclass(frozen=True)
@@ -104,17 +155,80 @@ class RenderResult:
     format: str
     timeline: Timeline
     lines_made: int
+    measured: Loudness | None = None
+    gain_db: float = 0.0
 
 
-def render_file(script: str | Path, output: Path | None = None, fmt: str | None = None,
-                options: RenderOptions | None = None,
+def loudness_target(session: Session, options: ExportOptions) -> float | None:
+    """The integrated loudness to normalise to, or None to leave levels as written."""
+    if options.loudness_lufs == SCRIPT_DEFAULT:
+        return session.output.loudness_lufs
+    return options.loudness_lufs  # type: ignore[return-value]
+
+
+def measure(prepared: Prepared, progress: Progress | None = None,
+            gain_db: float = 0.0) -> Loudness:
+    """Integrated loudness and true peak of the session (as written, or with `gain_db`)."""
+    report = (lambda done, total: progress("measure", done, total)) if progress else None
+    timeline = prepared.timeline
+    blocks = render_blocks(timeline, prepared.library, progress=report, gain_db=gain_db,
+                           true_peak_ceiling_db=LIMITER_CEILING_DBTP if gain_db else None)
+    return measure_loudness(blocks, timeline.sample_rate, timeline.channels)
+
+
+def normalising_gain(prepared: Prepared, target_lufs: float,
+                     progress: Progress | None = None) -> tuple[Loudness, float]:
+    """The loudness as written and the gain that brings the finished mix to `target_lufs`.
+
+    Where the gain would push true peaks over the ceiling, the limiter takes a little
+    loudness back; the mix is then measured again with the limiter in place and the
+    gain corrected, until it lands within 0.1 LU (at most two extra passes).
+    """
+    written = measure(prepared, progress)
+    gain = written.gain_to(target_lufs)
+    if written.silent or written.true_peak_dbtp + gain <= LIMITER_CEILING_DBTP:
+        return written, gain  # no limiting needed: the gain lands exactly
+    for _ in range(NORMALISE_PASSES):
+        limited = measure(prepared, progress, gain_db=gain)
+        miss = target_lufs - limited.integrated_lufs
+        if abs(miss) <= 0.1:
+            break
+        gain += miss
+    return written, gain
+
+
+def render_file(script: str | Path, output: Path | None = None,
+                options: RenderOptions | None = None, export_options: ExportOptions | None = None,
                 progress: Progress | None = None) -> RenderResult:
-    """Render a script to a file; nothing is created if the script is bad."""
+    """Render a script to a file; nothing is created if the script or the options are bad."""
+    export_options = export_options or ExportOptions()
     with prepare(script, options, progress) as prepared:
         session = prepared.session
-        path = output if output is not None else default_output(session, fmt)
-        chosen = format_for(path, fmt if output is not None or fmt else session.output.format)
-        settings = ExportSettings(chosen, prepared.timeline.sample_rate,
-                                  prepared.timeline.channels, session_tags(session))
-        export(prepared.blocks(progress), path, settings)
-        return RenderResult(path, chosen, prepared.timeline, prepared.lines_made)
+        chosen_format = export_options.format or (None if output else session.output.format)
+        path = output if output is not None else default_output(session, chosen_format)
+        fmt = format_for(path, chosen_format)
+        codec = codec_for(path, fmt, export_options.codec or (
+            session.output.codec if fmt == "ogg" else None))
+        if session.source is not None and path.exists() and path.samefile(session.source):
+            raise InputError(f"{path} is the script itself; choose another output with -o")
+        timeline = prepared.timeline
+        settings = ExportSettings(
+            fmt, timeline.sample_rate, timeline.channels,
+            tags=session_tags(session, export_options.track, export_options.date),
+            chapters=chapter_marks(timeline), codec=codec,
+            quality=export_options.quality if export_options.quality is not None
+            else session.output.quality,
+            bitrate_kbps=export_options.bitrate_kbps or session.output.bitrate_kbps)
+        target = loudness_target(session, export_options)
+        measured, gain = (normalising_gain(prepared, target, progress) if target is not None
+                          else (None, 0.0))
+        report = (lambda done, total: progress("render", done, total)) if progress else None
+        blocks = render_blocks(timeline, prepared.library, progress=report, gain_db=gain,
+                               true_peak_ceiling_db=LIMITER_CEILING_DBTP if measured else None)
+        make_folder = export_options.make_folder or output is None
+        export(blocks, path, settings, make_folder=make_folder)
+        if export_options.chapters_file is not None:
+            write_text(export_options.chapters_file,
+                       chapters_sidecar(settings.chapters, export_options.chapters_file,
+                                        session.title), make_folder)
+        return RenderResult(path, fmt, timeline, prepared.lines_made, measured, gain)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import minimum_filter1d
+from scipy.signal import resample_poly
 
 from .clips import ClipLibrary, Reader
 from .dsp import Audio, envelope_slice
@@ -41,30 +42,48 @@ class Limiter:
     the running minimum of the gain each sample needs (held for `hold` samples).
     Every term of that mean is at most the gain the sample itself needs, so the
     output never passes the threshold; the mean makes the gain change smoothly.
+
+    With `true_peak`, the gain a sample needs comes from the signal oversampled 4×
+    (the peaks between samples that a D/A converter or a lossy encoder reproduces,
+    as BS.1770 measures them), taken over the sample and its neighbours.
     """
 
+    #: Frames of the previous block kept as context for oversampling.
+    CONTEXT = 16
+
     def __init__(self, sample_rate: int, threshold: float = LIMIT, lookahead_s: float = 0.005,
-                 hold_s: float = 0.05) -> None:
+                 hold_s: float = 0.05, true_peak: bool = False) -> None:
         self.threshold = threshold
         self.lookahead = max(1, int(sample_rate * lookahead_s))
         self.hold = int(sample_rate * hold_s)
         self.history = np.ones(self.lookahead + self.hold)
         self.history_clear = True  # every value in history is 1
+        self.true_peak = true_peak
+        # Between samples a band-limited signal can rise up to ~3 dB above them, so
+        # true-peak mode only skips blocks well under the ceiling.
+        self.quiet_below = threshold / 2 if true_peak else threshold
+        self.tail: Audio | None = None
 
-    def _peaks(self, block: Audio) -> np.ndarray:
-        magnitude = np.abs(block)
+    @staticmethod
+    def _frame_peaks(magnitude: np.ndarray) -> np.ndarray:
+        """Largest value across channels of each frame (np.maximum beats .max(axis=1))."""
         if magnitude.ndim == 1:
             return magnitude
-        # Per-frame peak across channels (np.maximum is far faster than .max(axis=1)).
         peak = magnitude[:, 0].copy()
         for channel in range(1, magnitude.shape[1]):
             np.maximum(peak, magnitude[:, channel], out=peak)
         return peak
 
-    def _needed(self, block: Audio) -> np.ndarray:
-        if block.size == 0:
-            return np.ones(0)
-        peak = self._peaks(block)
+    def _peaks(self, samples: Audio) -> np.ndarray:
+        if not self.true_peak:
+            return self._frame_peaks(np.abs(samples))
+        frames = len(samples)
+        up = np.abs(resample_poly(samples, 4, 1, axis=0))
+        sub = self._frame_peaks(up.reshape(frames * 4, -1)).reshape(frames, 4).max(axis=1)
+        # A frame's peak: its own stretch to the next sample, and the one before it.
+        return np.maximum(sub, np.concatenate([sub[:1], sub[:-1]]))
+
+    def _needed(self, peak: np.ndarray) -> np.ndarray:
         needed = np.ones(len(peak))
         loud = peak > self.threshold
         needed[loud] = self.threshold / peak[loud]
@@ -74,12 +93,15 @@ class Limiter:
         """Limit `block`, given the samples that follow it (at least `lookahead`, or the end)."""
         frames = len(block)
         head = upcoming[: self.lookahead]
+        previous, self.tail = self.tail, block[-self.CONTEXT:]
         if (self.history_clear
-                and float(np.max(np.abs(block), initial=0.0)) <= self.threshold
-                and float(np.max(np.abs(head), initial=0.0)) <= self.threshold):
+                and float(np.max(np.abs(block), initial=0.0)) <= self.quiet_below
+                and float(np.max(np.abs(head), initial=0.0)) <= self.quiet_below):
             return block  # the usual case: nothing near the ceiling, nothing to do
-        needed = self._needed(block)
-        ahead = self._needed(head)
+        context = previous if previous is not None and self.true_peak else block[:0]
+        peaks = self._peaks(np.concatenate([context, block, head]))[len(context):]
+        needed = self._needed(peaks[:frames])
+        ahead = self._needed(peaks[frames:])
         if len(ahead) < self.lookahead:
             ahead = np.concatenate([ahead, np.ones(self.lookahead - len(ahead))])
         window = np.concatenate([self.history, needed, ahead])
@@ -205,12 +227,24 @@ def mix_blocks(timeline: Timeline, library: ClipLibrary,
 
 def render_blocks(timeline: Timeline, library: ClipLibrary, *,
                   block_frames: int = BLOCK_FRAMES, progress: Progress | None = None,
-                  limit: bool = True) -> Iterator[Audio]:
-    """Timeline → blocks of shape (frames, channels), float32, limited to -1 dBFS."""
-    limiter = Limiter(timeline.sample_rate) if limit else None
+                  limit: bool = True, gain_db: float = 0.0,
+                  true_peak_ceiling_db: float | None = None) -> Iterator[Audio]:
+    """Timeline → blocks of shape (frames, channels), float32.
+
+    `gain_db` is applied to the whole mix (loudness normalisation). The limiter then
+    holds sample peaks at -1 dBFS, or, given `true_peak_ceiling_db`, true peaks at that.
+    """
+    if true_peak_ceiling_db is not None:
+        limiter: Limiter | None = Limiter(timeline.sample_rate, db_to_gain(true_peak_ceiling_db),
+                                          true_peak=True)
+    else:
+        limiter = Limiter(timeline.sample_rate) if limit else None
     done = 0
     total = timeline.length
     mixed = mix_blocks(timeline, library, block_frames)
+    if gain_db:
+        factor = np.float32(db_to_gain(gain_db))
+        mixed = (block * factor for block in mixed)
     current = next(mixed, None)
     while current is not None:
         following = next(mixed, None)

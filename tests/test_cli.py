@@ -47,7 +47,12 @@ def test_version(runner: CliRunner) -> None:
 def test_render_writes_the_file_and_prints_its_path(runner: CliRunner, write_script: WriteScript,
                                                     tmp_path: Path) -> None:
     out = tmp_path / "nested" / "hello.wav"
-    result = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o", str(out)])
+    script = write_script(GOOD)
+    refused = runner.invoke(cli, ["render", str(script), "-o", str(out)])
+    assert refused.exit_code == 2
+    assert refused.stderr == (f"error: the folder {out.parent} does not exist; create it, or "
+                              "add --mkdir\n")
+    result = runner.invoke(cli, ["render", str(script), "-o", str(out), "--mkdir"])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{out}\n"
     assert out.is_file() and out.stat().st_size > 44
@@ -122,13 +127,20 @@ def test_a_runtime_failure_exits_1_with_what_to_try(runner: CliRunner, write_scr
     monkeypatch.setenv("AUDIOGUIDE_FFMPEG", str(broken))
     find_ffmpeg.cache_clear()
     try:
+        measuring = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o",
+                                        str(tmp_path / "x.mp3")])
         result = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o",
-                                     str(tmp_path / "x.mp3")])
+                                     str(tmp_path / "x.mp3"), "--loudness", "off"])
     finally:
         find_ffmpeg.cache_clear()
+    assert measuring.exit_code == 1
+    assert measuring.stderr == ("error: ffmpeg could not measure loudness: Segmentation fault; "
+                                "try --loudness off, or set AUDIOGUIDE_FFMPEG to another "
+                                "ffmpeg\n")
     assert result.exit_code == 1
-    assert result.stderr == ("error: ffmpeg could not encode mp3 (exit 139): Segmentation fault; "
-                             "try --format wav, or set AUDIOGUIDE_FFMPEG to another ffmpeg\n")
+    assert result.stderr == ("error: ffmpeg could not encode mp3 with libmp3lame (exit 139): "
+                             "Segmentation fault; try --format wav, or set AUDIOGUIDE_FFMPEG to "
+                             "an ffmpeg built with that encoder\n")
     assert not (tmp_path / "x.mp3").exists()
 
 

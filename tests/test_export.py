@@ -119,9 +119,9 @@ def test_an_encoder_failure_is_one_clear_error(tmp_path: Path,
             export(tone_blocks(), tmp_path / "x.mp3", ExportSettings("mp3", 44100, 2))
     finally:
         find_ffmpeg.cache_clear()
-    assert str(caught.value) == ("ffmpeg could not encode mp3 (exit 1): Unknown encoder "
-                                 "libmp3lame; try --format wav, or set AUDIOGUIDE_FFMPEG to "
-                                 "another ffmpeg")
+    assert str(caught.value) == ("ffmpeg could not encode mp3 with libmp3lame (exit 1): Unknown "
+                                 "encoder libmp3lame; try --format wav, or set AUDIOGUIDE_FFMPEG "
+                                 "to an ffmpeg built with that encoder")
     assert list(tmp_path.iterdir()) == [broken]
 
 

@@ -180,7 +180,8 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context) -> S
     output = Output(format=output_values["format"] or "mp3",
                     sample_rate=int(output_values["sample_rate"]),
                     channels=int(output_values["channels"]),
-                    loudness_lufs=output_values["loudness"])
+                    loudness_lufs=output_values["loudness"], codec=output_values["codec"],
+                    quality=output_values["quality"], bitrate_kbps=output_values["bitrate"])
     bed = _build_bed(values["bed"]) if values["bed"] is not None else None
     return Session(
         name=name,
@@ -189,6 +190,9 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context) -> S
         description=values["description"] or "",
         author=values["author"] or "",
         language=values["language"],
+        album=values["album"] or "",
+        genre=values["genre"] or "",
+        date=values["date"] or "",
         voice=voice,
         gap_s=voice_values["gap"],
         bed=bed,

@@ -65,6 +65,9 @@ class Output:
     sample_rate: int = 44100
     channels: int = 2
     loudness_lufs: float | None = -16.0
+    codec: str | None = None
+    quality: float | None = None
+    bitrate_kbps: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,6 +197,9 @@ class Session:
     description: str
     author: str
     language: str
+    album: str
+    genre: str
+    date: str
     voice: VoiceSpec
     gap_s: Fraction
     bed: Bed | None

@@ -43,6 +43,7 @@ CUES = ("both", "voice", "tone", "none")
 WAVES = ("sine", "triangle", "soft-square")
 VOWELS = ("mm", "oo", "ah")
 FORMATS = ("mp3", "wav", "ogg", "flac")
+CODECS = ("vorbis", "opus")
 
 
 # --- breathing patterns: a name, numbers, a list or a mapping ---------------------------
@@ -352,6 +353,11 @@ OUTPUT = Obj({
     "channels": Field(Number("1 (mono) or 2 (stereo)", minimum=1, maximum=2, integer=True),
                       default=2),
     "loudness": Field(LOUDNESS, default=-16.0),
+    "codec": Field(Choice(CODECS, "the codec inside an ogg file")),
+    "quality": Field(Number("VBR quality: mp3 0 (best) to 9, vorbis -1 to 10 (best)",
+                            minimum=-1, maximum=10)),
+    "bitrate": Field(Number("kbit/s: constant for mp3, a target for vorbis and opus",
+                            minimum=8, maximum=512, integer=True)),
 }, "render settings; command-line options override them")
 
 SESSION = Obj({
@@ -360,6 +366,9 @@ SESSION = Obj({
     "title": Field(Text("the session's title")),
     "description": Field(Text("what the session is for")),
     "author": Field(Text("written to the file's artist tag")),
+    "album": Field(Text("the album tag (default: audioguide)")),
+    "genre": Field(Text("the genre tag (default: Meditation)")),
+    "date": Field(Text("the date tag, like 2026 or 2026-11-29 (default: the day of the render)")),
     "language": Field(Text("language code, like en"), default="en"),
     "voice": Field(VOICE),
     "bed": Field(BED),

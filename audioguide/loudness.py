@@ -1,0 +1,100 @@
+"""Measuring loudness (ITU-R BS.1770 / EBU R128) with ffmpeg's ebur128 filter, as a stream.
+
+The meter is ffmpeg's, not ours: the rendered blocks are piped through
+`ebur128=peak=true` and its summary (integrated loudness, loudness range, true peak)
+is read back. Nothing is held in memory, so an 8-hour session measures like a
+short one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dsp import Audio
+from .errors import AudioguideError
+from .ffmpeg import find_ffmpeg
+
+#: ebur128 reports this (its gate) for silence.
+SILENT_LUFS = -70.0
+#: True peaks are held at or below this.
+TRUE_PEAK_CEILING_DBTP = -1.0
+
+_SUMMARY = re.compile(r"Integrated loudness:\s*I:\s*(?P<i>-?[\d.]+|-inf) LUFS.*?"
+                      r"Loudness range:\s*LRA:\s*(?P<lra>-?[\d.]+|-?inf|nan) LU.*?"
+                      r"True peak:\s*Peak:\s*(?P<tp>-?[\d.]+|-inf) dBFS", re.S)
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """What the meter found."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
+    range_lu: float
+
+    @property
+    def silent(self) -> bool:
+        """True when nothing rises above the meter's absolute gate."""
+        return self.integrated_lufs <= SILENT_LUFS + 0.5 or math.isinf(self.integrated_lufs)
+
+    def gain_to(self, target_lufs: float) -> float:
+        """dB to add to reach `target_lufs` (0 for silence)."""
+        return 0.0 if self.silent else target_lufs - self.integrated_lufs
+
+
+def _number(text: str) -> float:
+    return float(text.replace("inf", "Infinity")) if "inf" in text else float(text)
+
+
+def parse_summary(stderr: str) -> Loudness:
+    """Read ebur128's closing summary."""
+    match = _SUMMARY.search(stderr)
+    if not match:
+        tail = stderr.strip().splitlines()[-1:] or ["no output"]
+        raise AudioguideError(f"could not read ffmpeg's loudness summary ({tail[0]}); "
+                              "set AUDIOGUIDE_FFMPEG to an ffmpeg with the ebur128 filter")
+    lra = match.group("lra")
+    return Loudness(_number(match.group("i")), _number(match.group("tp")),
+                    0.0 if lra == "nan" else _number(lra))
+
+
+def measure_loudness(blocks: Iterable[Audio], sample_rate: int, channels: int) -> Loudness:
+    """Integrated loudness, true peak and loudness range of the blocks."""
+    command = [find_ffmpeg().path, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
+               "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
+               "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   stdout=subprocess.DEVNULL)
+    except OSError as exc:
+        raise AudioguideError(f"cannot run ffmpeg to measure loudness: {exc}") from exc
+    assert process.stdin is not None and process.stderr is not None
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.append(process.stderr.read()),  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
+    try:
+        for block in blocks:
+            process.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    code = process.wait()
+    reader.join(timeout=10)
+    stderr = b"".join(chunks).decode("utf-8", "replace")
+    if code != 0:
+        tail = stderr.strip().splitlines()[-1:] or [f"exit {code}"]
+        raise AudioguideError(f"ffmpeg could not measure loudness: {tail[0]}; try --loudness "
+                              "off, or set AUDIOGUIDE_FFMPEG to another ffmpeg")
+    return parse_summary(stderr)
