@@ -69,7 +69,7 @@ def measure_loudness(blocks: Iterable[Audio], sample_rate: int, channels: int) -
     """Integrated loudness, true peak and loudness range of the blocks."""
     command = [find_ffmpeg().path, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
                "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-               "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+               "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL)
