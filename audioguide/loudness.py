@@ -28,7 +28,7 @@ TRUE_PEAK_CEILING_DBTP = -1.0
 
 _SUMMARY = re.compile(r"Integrated loudness:\s*I:\s*(?P<i>-?[\d.]+|-inf) LUFS.*?"
                       r"Loudness range:\s*LRA:\s*(?P<lra>-?[\d.]+|-?inf|nan) LU.*?"
-                      r"True peak:\s*Peak:\s*(?P<tp>-?[\d.]+|-inf) dBFS", re.S)
+                      r"(?:True|Sample) peak:\s*Peak:\s*(?P<tp>-?[\d.]+|-inf) dBFS", re.S)
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,17 @@ def parse_summary(stderr: str) -> Loudness:
                     0.0 if lra == "nan" else _number(lra))
 
 
-def measure_loudness(blocks: Iterable[Audio], sample_rate: int, channels: int) -> Loudness:
-    """Integrated loudness, true peak and loudness range of the blocks."""
+def measure_loudness(blocks: Iterable[Audio], sample_rate: int, channels: int,
+                     true_peak: bool = True) -> Loudness:
+    """Integrated loudness, true peak and loudness range of the blocks.
+
+    Without `true_peak` the (4× oversampled, slower) true-peak meter is left out and
+    the peak reported is the sample peak.
+    """
     command = [find_ffmpeg().path, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
                "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-               "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+               "-af", f"ebur128=peak={'true' if true_peak else 'sample'}:framelog=verbose",
+               "-f", "null", "-"]
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL)

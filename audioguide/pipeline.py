@@ -167,13 +167,13 @@ def loudness_target(session: Session, options: ExportOptions) -> float | None:
 
 
 def measure(prepared: Prepared, progress: Progress | None = None,
-            gain_db: float = 0.0) -> Loudness:
+            gain_db: float = 0.0, true_peak: bool = True) -> Loudness:
     """Integrated loudness and true peak of the session (as written, or with `gain_db`)."""
     report = (lambda done, total: progress("measure", done, total)) if progress else None
     timeline = prepared.timeline
     blocks = render_blocks(timeline, prepared.library, progress=report, gain_db=gain_db,
                            true_peak_ceiling_db=LIMITER_CEILING_DBTP if gain_db else None)
-    return measure_loudness(blocks, timeline.sample_rate, timeline.channels)
+    return measure_loudness(blocks, timeline.sample_rate, timeline.channels, true_peak)
 
 
 def normalising_gain(prepared: Prepared, target_lufs: float,
@@ -189,11 +189,14 @@ def normalising_gain(prepared: Prepared, target_lufs: float,
     if written.silent or written.true_peak_dbtp + gain <= LIMITER_CEILING_DBTP:
         return written, gain  # no limiting needed: the gain lands exactly
     for _ in range(NORMALISE_PASSES):
-        limited = measure(prepared, progress, gain_db=gain)
+        # Only the integrated loudness is needed now (the limiter holds the peaks).
+        limited = measure(prepared, progress, gain_db=gain, true_peak=False)
         miss = target_lufs - limited.integrated_lufs
-        if abs(miss) <= 0.1:
-            break
         gain += miss
+        if abs(miss) <= 0.3:
+            # The correction adds a little more limiting, but only a fraction of a small
+            # miss: no need to measure again.
+            break
     return written, gain
 
 

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from audioguide.export import _ENCODERS, ExportSettings, export
+from audioguide.export import ExportSettings, encoder_options, export
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.pipeline import RenderOptions, prepare
+from audioguide.pipeline import ExportOptions, RenderOptions, prepare, render_file
+from audioguide.tags import Tags
 
 RATE = 44100
 CUES_PER_HOUR = 1000
@@ -150,16 +151,29 @@ def make_session(minutes: int, say_length: dict[str, Fraction], bed: str = "brow
 # --- the child: one render in a fresh process -------------------------------------------
 
 def child(script: str, fmt: str, out: str, cache: str) -> None:
-    """Compile and render one script, then print times and peak memory as JSON."""
+    """Compile and render one script, then print times and peak memory as JSON.
+
+    `fmt` "wav" or "mp3" times mixing and export alone (no loudness passes); "full"
+    renders an MP3 the way `audioguide render` does, loudness normalisation included.
+    """
     started = time.perf_counter()
-    prepared = prepare(script, RenderOptions(cache_dir=Path(cache)))
-    compiled = time.perf_counter()
-    compile_peak = _vm_hwm_kb()
-    timeline = prepared.timeline
-    settings = ExportSettings(fmt, timeline.sample_rate, timeline.channels, {"title": "bench"})
-    export(prepared.blocks(), Path(out), settings)
+    if fmt == "full":
+        result = render_file(script, Path(out), RenderOptions(cache_dir=Path(cache)),
+                             ExportOptions())
+        compiled = compile_peak = 0
+        timeline = result.timeline
+    else:
+        prepared = prepare(script, RenderOptions(cache_dir=Path(cache)))
+        compiled = time.perf_counter()
+        compile_peak = _vm_hwm_kb()
+        timeline = prepared.timeline
+        settings = ExportSettings(fmt, timeline.sample_rate, timeline.channels,
+                                  Tags(title="bench"))
+        export(prepared.blocks(), Path(out), settings)
+        prepared.close()
     rendered = time.perf_counter()
-    prepared.close()
+    if fmt == "full":
+        compiled = started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         "compile_s": compiled - started, "render_s": rendered - compiled,
@@ -186,7 +200,7 @@ def run_child(script: Path, fmt: str, out: Path, cache: Path) -> dict[str, float
 def ffmpeg_alone(wav: Path, out: Path) -> float:
     """Seconds ffmpeg takes to encode `wav` to MP3 with the options export.py uses."""
     command = [find_ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-i", str(wav), *_ENCODERS["mp3"], str(out)]
+               "-i", str(wav), *encoder_options(ExportSettings("mp3", RATE, 2)), str(out)]
     started = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - started
@@ -226,7 +240,7 @@ def measure(session: Session, work: Path, cache: Path, repeat: int) -> Result:
     seconds = session.minutes * 60
     for run in range(repeat):
         print(f"  {session.minutes} min: run {run + 1}/{repeat}", flush=True)
-        for fmt, path in (("wav", wav), ("mp3", mp3)):
+        for fmt, path in (("wav", wav), ("mp3", mp3), ("full", mp3)):
             data = run_child(script, fmt, path, cache)
             result.clips = int(data["clips"])
             result.exact = result.exact and data["length"] == seconds * RATE
@@ -272,6 +286,10 @@ def table(results: list[Result]) -> list[str]:
     row("peak RSS after compile (MB)", "{:.0f}", [r.peak("wav_compile_rss") for r in results])
     row("peak RSS, WAV render (MB)", "{:.0f}", [r.peak("wav_rss") for r in results])
     row("peak RSS, MP3 render (MB)", "{:.0f}", [r.peak("mp3_rss") for r in results])
+    row("MP3 as `render` makes it, with", "{:.2f}", [r.med("full_render") for r in results])
+    row("  loudness passes (s)", "{:.0f}x", [s / r.med("full_render")
+                                             for s, r in zip(sec, results, strict=True)])
+    row("  peak RSS (MB)", "{:.0f}", [r.peak("full_rss") for r in results])
     width = max(len(label) for label, _ in rows)
     cols = [max(len(values[i]) for _, values in rows) for i in range(len(results))]
     out = []
@@ -330,11 +348,12 @@ def long_bed(hours: float, work: Path, cache: Path) -> str:
         "title: Long bed\nbed: {sound: ocean, level: -28dB}\nsteps:\n"
         "  - bell: bowl\n  - say: Rest now.\n"
         f"  - at: {Fraction(str(hours)) * 3600}s\n", encoding="utf-8")
-    result = run_child(script, "mp3", work / "bed.mp3", cache)
+    result = run_child(script, "full", work / "bed.mp3", cache)
     seconds = result["length"] / RATE
     mb = result["rss_kb"] / 1024
     mark = "PASS" if mb < RSS_TARGET_MB else "FAIL"
-    return (f"  [{mark}] {hours:g} h bed: ocean to MP3: {result['render_s']:.1f}s "
+    return (f"  [{mark}] {hours:g} h bed: ocean to MP3 (loudness normalised): "
+            f"{result['render_s']:.1f}s "
             f"({seconds / result['render_s']:.0f}x real time), peak RSS {mb:.0f} MB "
             f"(target < {RSS_TARGET_MB:.0f} MB)")
 
