@@ -131,7 +131,8 @@ def parse_pattern_text(text: str) -> Pattern:
         return PATTERNS[word]
     if _NUMBERS.match(word):
         numbers = [Fraction(part.strip()) for part in re.split(r"[-,]", word)]
-        return pattern_from_lengths(word.replace(" ", ""), lengths_from_numbers(numbers))
+        name = "-".join(f"{float(number):g}" for number in numbers)
+        return pattern_from_lengths(name, lengths_from_numbers(numbers))
     raise ValueError(word)
 
 

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
-from .errors import AudioguideError, ScriptError
+from .errors import AudioguideError, PlaybackError, ScriptError
 from .export import CODECS, FORMATS
 from .pipeline import (
     SCRIPT_DEFAULT,
@@ -27,6 +27,7 @@ from .pipeline import (
     render_file,
 )
 from .script import builtin_sessions, find_script, json_schema, load_session
+from .script.schema import CUES
 from .timeline import Timeline
 from .units import format_seconds
 from .voices import ENGINES
@@ -427,3 +428,120 @@ def where(script: str) -> None:
       cp "$(audioguide where box-breathing)" my-breathing.yaml
     """
     click.echo(str(find_script(script)))
+
+
+def _playback_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--device", metavar="NAME|N", help="Output device (see `audioguide "
+                     "devices`); default: the system's."),
+        click.option("--backend", type=click.Choice(["miniaudio", "simpleaudio"]),
+                     default="miniaudio", show_default=True, help="Playback library."),
+        click.option("--speed", type=click.IntRange(1, 100), default=1, show_default=True,
+                     help="Preview N times faster (plays every Nth stretch)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _play(prepared: Prepared, backend: str, device: str | None, speed: int) -> None:
+    from .pipeline import live_player
+    from .tui import run_live
+
+    player = live_player(prepared, backend, device, speed)
+    code = run_live(player, prepared.session.title)
+    if code:
+        sys.exit(code)
+
+
+@cli.command()
+@click.argument("script")
+@_playback_options
+@_script_options
+def play(script: str, device: str | None, backend: str, speed: int,
+         **script_options: Any) -> None:
+    """Play SCRIPT (a file or a built-in name) live, with a display that follows the sound.
+
+    Keys: space pauses and resumes, q or Esc ends with a short fade, + and - change
+    the volume, Ctrl-C stops at once (with a fade).
+
+    \b
+    Examples:
+      audioguide play box-breathing
+      audioguide play my-session.yaml --speed 10      # a quick preview
+    """
+    reporter = _Reporter(sys.stderr.isatty())
+    try:
+        prepared = prepare(script, _options(**script_options), reporter)
+    finally:
+        reporter.close()
+    with prepared:
+        _print_warnings(prepared.timeline)
+        _play(prepared, backend, device, speed)
+
+
+@cli.command()
+@click.argument("pattern", default="box")
+@click.option("--minutes", type=click.FloatRange(0.1, 720), help="How long (rounded up to "
+              "whole breaths; default 3).")
+@click.option("--cycles", type=click.IntRange(1, 20000), help="How many breaths.")
+@click.option("--cue", type=click.Choice(CUES), default="both", show_default=True,
+              help="Spoken words, the pacing tone, both, or nothing.")
+@click.option("--bed", default="brown", show_default=True,
+              help="Background: white, pink, brown, ocean, rain or none.")
+@click.option("--hum", is_flag=True, help="A drone to hum along with on every exhale.")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the session to FILE instead of playing it.")
+@click.option("--engine", type=click.Choice(ENGINES), help="Speech engine for the cues.")
+@click.option("--voice", "voice_id", metavar="ID", help="The engine's voice id.")
+@click.option("--rate", type=click.FloatRange(40, 500), help="Words per minute.")
+@_playback_options
+def breathe(pattern: str, minutes: float | None, cycles: int | None, cue: str, bed: str,
+            hum: bool, save: Path | None, engine: str | None, voice_id: str | None,
+            rate: float | None, device: str | None, backend: str, speed: int) -> None:
+    """Paced breathing now, without a script: PATTERN is a name or phase lengths.
+
+    PATTERN: box (default), 4-7-8, resonance, coherent, prolonged-exhale, 7-11,
+    cyclic-sigh, ujjayi, or 2 to 4 numbers of seconds like 4-7-8 or 4,4,6,2
+    ([in, out], [in, hold, out] or [in, hold, out, hold]).
+
+    \b
+    Examples:
+      audioguide breathe box --cycles 4
+      audioguide breathe 4-7-8 --minutes 2 --cue tone --bed ocean
+      audioguide breathe prolonged-exhale --hum --save humming.mp3
+    """
+    from .script.adhoc import breathing_session
+
+    session = breathing_session(pattern, minutes=minutes, cycles=cycles, cue=cue, bed=bed,
+                                hum=hum, rate=rate, voice=voice_id, engine=engine)
+    if save is not None:
+        result = render_file(session, save, RenderOptions(), ExportOptions(make_folder=True))
+        click.echo(str(result.path))
+        return
+    reporter = _Reporter(sys.stderr.isatty())
+    try:
+        prepared = prepare(session, RenderOptions(), reporter)
+    finally:
+        reporter.close()
+    with prepared:
+        _print_warnings(prepared.timeline)
+        _play(prepared, backend, device, speed)
+
+
+@cli.command()
+def devices() -> None:
+    """List the sound outputs `play` and `breathe` can use (--device NAME or number).
+
+    \b
+    Example:
+      audioguide devices
+    """
+    from .play import output_devices
+
+    found = output_devices()
+    if not found:
+        raise PlaybackError("no sound outputs found; is a sound server (PulseAudio, "
+                            "PipeWire) or an ALSA device available?")
+    for device in found:
+        click.echo(f"{device.index:>3}  {device.name}")

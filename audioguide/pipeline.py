@@ -15,6 +15,7 @@ from .dsp import Audio
 from .errors import InputError, UnknownVoiceError
 from .export import ExportSettings, codec_for, export, format_for, write_text
 from .loudness import Loudness, measure_loudness
+from .play import Player, open_backend
 from .render import render_blocks
 from .script import Session, VoiceSpec, load_session
 from .tags import ChapterMark, Tags, chapters_sidecar
@@ -70,11 +71,11 @@ class Prepared:
         self.close()
 
 
-def prepare(script: str | Path, options: RenderOptions | None = None,
+def prepare(script: str | Path | Session, options: RenderOptions | None = None,
             progress: Progress | None = None) -> Prepared:
-    """Load and validate the script, make its speech (cached), and compile the timeline."""
+    """Load and validate the script (or take a Session), make its speech, compile it."""
     options = options or RenderOptions()
-    session = load_session(script, options.variables)
+    session = script if isinstance(script, Session) else load_session(script, options.variables)
     compile_options = CompileOptions(
         sample_rate=options.sample_rate, channels=options.channels,
         voice=VoiceSpec(engine=options.engine, voice_id=options.voice_id,
@@ -200,7 +201,7 @@ def normalising_gain(prepared: Prepared, target_lufs: float,
     return written, gain
 
 
-def render_file(script: str | Path, output: Path | None = None,
+def render_file(script: str | Path | Session, output: Path | None = None,
                 options: RenderOptions | None = None, export_options: ExportOptions | None = None,
                 progress: Progress | None = None) -> RenderResult:
     """Render a script to a file; nothing is created if the script or the options are bad."""
@@ -235,3 +236,15 @@ def render_file(script: str | Path, output: Path | None = None,
                        chapters_sidecar(settings.chapters, export_options.chapters_file,
                                         session.title), make_folder)
         return RenderResult(path, fmt, timeline, prepared.lines_made, measured, gain)
+
+
+def live_player(prepared: Prepared, backend: str = "miniaudio", device: str | None = None,
+                speed: int = 1) -> Player:
+    """A player for a compiled session: rendered just ahead of the sound card.
+
+    Live sessions are not loudness-normalised (that needs a full pass before the first
+    sound); levels are as the script sets them, with the -1 dBFS limiter.
+    """
+    timeline = prepared.timeline
+    output = open_backend(backend, timeline.sample_rate, timeline.channels, device)
+    return Player(timeline, render_blocks(timeline, prepared.library), output, speed)

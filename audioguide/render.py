@@ -24,9 +24,15 @@ from .units import db_to_gain
 BLOCK_FRAMES = 32768
 #: Ceiling of the limiter: -1 dBFS.
 LIMIT = db_to_gain(-1.0)
-#: The interpolation filter for 4× oversampled (true) peaks: pass band to 90% of the
-#: original Nyquist frequency, gain 4 to make up for the inserted zeros.
-_OVERSAMPLE_FIR = (4.0 * firwin(49, 0.9 / 4)).astype(np.float32)
+#: The interpolation filter for 4× oversampled (true) peaks: 97 taps (24 a phase), flat
+#: to 18 kHz and -1.6 dB at 20 kHz at 44.1 kHz, gain 4 for the inserted zeros. (A softer
+#: 49-tap filter missed the peaks of bright noise by up to 1.4 dB.)
+_OVERSAMPLE_FIR = (4.0 * firwin(97, 0.245, window=("kaiser", 8.0))).astype(np.float32)
+_FIR_DELAY = 48  # samples at the 4x rate: exactly 12 frames
+#: Its three in-between phases as 24 taps each, against frames p-11 .. p+12.
+_TAP_OFFSETS = np.arange(-11, 13)
+_PHASE_TAPS = np.array([[_OVERSAMPLE_FIR[_FIR_DELAY + k - 4 * j] for j in _TAP_OFFSETS]
+                        for k in (1, 2, 3)], dtype=np.float32)
 
 Progress = Callable[[int, int], None]
 
@@ -78,18 +84,38 @@ class Limiter:
         return peak
 
     def _peaks(self, samples: Audio) -> np.ndarray:
+        peak = self._frame_peaks(np.abs(samples))
         if not self.true_peak:
-            return self._frame_peaks(np.abs(samples))
+            return peak
+        # Between samples the signal can only rise far above them where they are already
+        # loud: oversample around frames within 6 dB of the ceiling, and there only.
+        loud = np.flatnonzero(peak > self.quiet_below)
+        if loud.size == 0:
+            return peak
         frames = len(samples)
-        # 4× oversampling with a 49-tap low-pass (12 taps a phase, as BS.1770's meter
-        # uses); its delay is exactly 6 frames, so sub-sample 4p+24 sits on frame p.
-        up = np.abs(upfirdn(_OVERSAMPLE_FIR, samples, 4, 1, axis=0))[24: 24 + frames * 4]
-        if len(up) < frames * 4:
-            up = np.concatenate([up, np.zeros((frames * 4 - len(up),) + up.shape[1:],
-                                              dtype=up.dtype)])
-        sub = self._frame_peaks(up.reshape(frames * 4, -1)).reshape(frames, 4).max(axis=1)
+        if loud.size > frames // 8:
+            # Loud throughout: oversample the whole block at once (the filter's delay is
+            # exactly 12 frames, so sub-sample 4p+48 sits on frame p).
+            up = np.abs(upfirdn(_OVERSAMPLE_FIR, samples, 4, 1, axis=0))[
+                _FIR_DELAY: _FIR_DELAY + frames * 4]
+            if len(up) < frames * 4:
+                up = np.concatenate([up, np.zeros((frames * 4 - len(up),) + up.shape[1:],
+                                                  dtype=up.dtype)])
+            stretch = self._frame_peaks(up.reshape(frames * 4, -1)).reshape(frames, 4).max(1)
+            starts = np.arange(frames)
+        else:
+            starts = np.unique(np.concatenate([loud, loud - 1]).clip(0, frames - 1))
+            # The values 1/4, 2/4 and 3/4 of the way from frame p to p+1, from the same
+            # filter's three phases (24 taps each): sum_j h[48+k-4j] x[p+j].
+            window = (starts[:, None] + _TAP_OFFSETS[None, :]).clip(0, frames - 1)
+            gathered = np.swapaxes(samples[window], 1, 2)   # (points, channels, 12)
+            between = np.abs(gathered @ _PHASE_TAPS.T)     # (points, channels, 3)
+            stretch = between.reshape(len(starts), -1).max(axis=1)
         # A frame's peak: its own stretch to the next sample, and the one before it.
-        return np.maximum(sub, np.concatenate([sub[:1], sub[:-1]]))
+        peak[starts] = np.maximum(peak[starts], stretch)
+        after = (starts + 1).clip(0, frames - 1)
+        peak[after] = np.maximum(peak[after], stretch)
+        return peak
 
     def _needed(self, peak: np.ndarray) -> np.ndarray:
         needed = np.ones(len(peak))

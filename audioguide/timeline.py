@@ -133,13 +133,15 @@ class Chapter:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One step as placed, for `inspect`."""
+    """One step as placed, for `inspect` and the live display."""
 
     kind: str
     start: int
     length: int
     where: Location
     detail: str
+    #: For a breathe step: every phase of every breath, as (kind, frames).
+    phases: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,7 @@ class _Compiler:
         self.warnings: list[Issue] = []
         self.warned: set[tuple[str, str]] = set()
         self.late: set[Location] = set()
+        self.phases: tuple[tuple[str, int], ...] = ()  # of the breathe step just placed
         self.bed_changes: list[tuple[int, Bed | None]] = [(0, session.bed)]
         self.base_voice = _line_voice(session, VoiceSpec(), options)
 
@@ -319,7 +322,9 @@ class _Compiler:
 
     def item(self, kind: str, begin: Fraction, where: Location, detail: str) -> None:
         start = self.sample(begin)
-        self.items.append(Item(kind, start, self.sample(self.now) - start, where, detail))
+        phases, self.phases = self.phases, ()
+        self.items.append(Item(kind, start, self.sample(self.now) - start, where, detail,
+                               phases))
 
     # -- steps --------------------------------------------------------------------------
     def run(self, steps: tuple[Step, ...]) -> None:
@@ -432,6 +437,7 @@ class _Compiler:
                                room, step.hum.level_db, "hum", step.where, fade_in=fade,
                                fade_out=fade)
                 self.now += phase.seconds
+        self.phases = tuple(pacer)
         if step.cue in ("tone", "both"):
             total = self.sample(self.now) - self.sample(begin)
             self.place(PacerTone(tuple(pacer)), begin, total, step.level_db, "pacer",

@@ -347,7 +347,7 @@ def long_bed(hours: float, work: Path, cache: Path) -> str:
     script.write_text(
         "title: Long bed\nbed: {sound: ocean, level: -28dB}\nsteps:\n"
         "  - bell: bowl\n  - say: Rest now.\n"
-        f"  - at: {Fraction(str(hours)) * 3600}s\n", encoding="utf-8")
+        f"  - at: {hours * 3600:.3f}s\n", encoding="utf-8")
     result = run_child(script, "full", work / "bed.mp3", cache)
     seconds = result["length"] / RATE
     mb = result["rss_kb"] / 1024

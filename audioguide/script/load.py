@@ -127,9 +127,9 @@ def compose(text: str, file: str) -> yaml.Node | None:
 
 
 def parse_session(data: bytes | str, *, path: Path | None = None,
-                  overrides: Mapping[str, str] | None = None) -> Session:
+                  overrides: Mapping[str, str] | None = None, name: str | None = None) -> Session:
     """Validate script text; `path` places errors and resolves relative files."""
-    file = str(path) if path is not None else "<script>"
+    file = str(path) if path is not None else f"<{name or 'script'}>"
     text = data if isinstance(data, str) else _decode(data, file)
     root = compose(text, file)
     if root is None:
@@ -148,7 +148,7 @@ def parse_session(data: bytes | str, *, path: Path | None = None,
         # vars: is read first (to fill placeholders) and again with the rest: report once.
         unique = dict.fromkeys(ctx.issues)
         raise ScriptError(sorted(unique, key=lambda i: (i.line, i.column)))
-    return _build_session(values, path, ctx)
+    return _build_session(values, path, ctx, name)
 
 
 def _read_variables(root: yaml.MappingNode, ctx: Context) -> dict[str, str]:
@@ -170,8 +170,9 @@ def _check_overrides(overrides: Mapping[str, str], declared: Mapping[str, str], 
             raise InputError(f"--set {name}: {file} has no variable '{name}'{hint}")
 
 
-def _build_session(values: dict[str, Any], path: Path | None, ctx: Context) -> Session:
-    name = path.stem if path is not None else "session"
+def _build_session(values: dict[str, Any], path: Path | None, ctx: Context,
+                   name: str | None = None) -> Session:
+    name = name or (path.stem if path is not None else "session")
     voice_values = values["voice"] or _defaults_of("voice")
     voice = VoiceSpec(engine=voice_values["engine"], voice_id=voice_values["id"],
                       rate_wpm=voice_values["rate"], pitch=voice_values["pitch"],

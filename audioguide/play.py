@@ -1,0 +1,481 @@
+"""Live playback: a Player feeds rendered blocks to a sound backend and knows what is heard.
+
+The backend pulls audio on its own clock (the sound card's). Every frame it takes
+is recorded against the session position it came from, so the position reported
+is that of the audio leaving the speakers now (frames delivered minus those still
+queued in the device), never a wall-clock guess that could drift.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import queue
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .dsp import Audio
+from .errors import PlaybackError
+from .timeline import Item, Timeline
+from .units import db_to_gain
+
+log = logging.getLogger(__name__)
+
+#: pull(frames) → exactly `frames` frames, shape (frames, channels), float32.
+Pull = Callable[[int], Audio]
+
+
+class Backend(Protocol):
+    """A sound output that pulls audio from a callback on its own clock."""
+
+    name: str
+
+    def start(self, pull: Pull) -> None:
+        """Begin playing; `pull` is called from the backend's thread."""
+        ...
+
+    def played_frames(self) -> int:
+        """Frames that have actually left the speakers (delivered minus still queued)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop pulling and silence the output."""
+        ...
+
+    def close(self) -> None:
+        """Release the device."""
+        ...
+
+
+@dataclass(frozen=True)
+class OutputDevice:
+    """A playback device a backend can open."""
+
+    index: int
+    name: str
+
+
+def _miniaudio() -> Any:
+    try:
+        import miniaudio
+    except ImportError as exc:
+        raise PlaybackError("the miniaudio library is missing; reinstall audioguide "
+                            "(`pip install audioguide`), or render to a file instead") from exc
+    return miniaudio
+
+
+def output_devices() -> list[OutputDevice]:
+    """The playback devices miniaudio can see."""
+    miniaudio = _miniaudio()
+    try:
+        found = miniaudio.Devices().get_playbacks()
+    except miniaudio.MiniaudioError as exc:
+        raise PlaybackError(f"cannot list sound devices: {exc}; is a sound server "
+                            "(PulseAudio/PipeWire) or ALSA available?") from exc
+    return [OutputDevice(index, str(device["name"])) for index, device in enumerate(found)]
+
+
+class MiniaudioBackend:
+    """Playback through miniaudio (PulseAudio/PipeWire or ALSA on Linux, native elsewhere)."""
+
+    name = "miniaudio"
+
+    def __init__(self, sample_rate: int, channels: int, device: str | None = None,
+                 buffer_ms: int = 40) -> None:
+        miniaudio = _miniaudio()
+        self.sample_rate = sample_rate
+        self.channels = channels
+        device_id = None
+        if device is not None:
+            device_id = self._find(miniaudio, device)
+        try:
+            self.device = miniaudio.PlaybackDevice(
+                output_format=miniaudio.SampleFormat.FLOAT32, nchannels=channels,
+                sample_rate=sample_rate, buffersize_msec=buffer_ms, device_id=device_id,
+                app_name="audioguide")
+        except miniaudio.MiniaudioError as exc:
+            raise PlaybackError(f"cannot open the sound output: {exc}; check that it is not "
+                                "busy and that `audioguide devices` lists it") from exc
+        backend = str(self.device.backend)
+        if backend.lower() == "null":
+            self.device.close()
+            raise PlaybackError("no sound output found (no PulseAudio, PipeWire or ALSA "
+                                "device answered); connect one, or use `audioguide render` "
+                                "to make a file")
+        self.output = backend
+        # What the device holds before it plays: its periods of `buffer_ms` each.
+        periods = max(2, int(self.device._devconfig.periods or 3))
+        self.latency_frames = periods * buffer_ms * sample_rate // 1000
+        self.delivered = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _find(miniaudio: Any, wanted: str) -> Any:
+        playbacks = miniaudio.Devices().get_playbacks()
+        for index, device in enumerate(playbacks):
+            if wanted == str(index) or wanted.casefold() in str(device["name"]).casefold():
+                return device["id"]
+        names = ", ".join(f"{i}: {d['name']}" for i, d in enumerate(playbacks)) or "none"
+        raise PlaybackError(f"no output device matches '{wanted}' (devices: {names})")
+
+    def start(self, pull: Pull) -> None:
+        """Start the device, which pulls from `pull` on its own thread."""
+        def generator() -> Generator[Any, int, None]:
+            frames = yield b""
+            while True:
+                block = pull(frames)
+                with self._lock:
+                    self.delivered += frames
+                frames = yield block
+
+        feed = generator()
+        next(feed)
+        self.device.start(feed)
+
+    def played_frames(self) -> int:
+        """Delivered frames minus the device's queue."""
+        with self._lock:
+            return max(0, self.delivered - self.latency_frames)
+
+    def stop(self) -> None:
+        """Stop the device."""
+        self.device.stop()
+
+    def close(self) -> None:
+        """Close the device."""
+        self.device.close()
+
+
+class SimpleaudioBackend:
+    """Playback through simpleaudio, in buffered chunks (optional; Python < 3.12 only)."""
+
+    name = "simpleaudio"
+
+    def __init__(self, sample_rate: int, channels: int, chunk_s: float = 0.5) -> None:
+        if sys.version_info >= (3, 12):
+            raise PlaybackError("simpleaudio crashes after playback on Python 3.12 and newer "
+                                "(it is no longer maintained); use the default backend, "
+                                "miniaudio")
+        try:
+            import simpleaudio
+        except ImportError as exc:
+            raise PlaybackError("simpleaudio is not installed: `pip install "
+                                "audioguide[simpleaudio]` (it needs ALSA's headers to "
+                                "build), or use the default backend, miniaudio") from exc
+        self.simpleaudio = simpleaudio
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.chunk = int(chunk_s * sample_rate)
+        self.finished = 0
+        self.current_started = 0.0
+        self.current_frames = 0
+        self.running = False
+        self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self, pull: Pull) -> None:
+        """Play chunk after chunk from a thread."""
+        import time
+
+        def run() -> None:
+            while self.running:
+                block = pull(self.chunk)
+                pcm = (np.clip(block, -1, 1) * 32767).astype("<i2").tobytes()
+                played = self.simpleaudio.play_buffer(pcm, self.channels, 2, self.sample_rate)
+                with self._lock:
+                    self.current_started, self.current_frames = time.monotonic(), self.chunk
+                played.wait_done()
+                with self._lock:
+                    self.finished += self.chunk
+                    self.current_frames = 0
+
+        self.running = True
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def played_frames(self) -> int:
+        """Finished chunks plus the part of the current one played so far."""
+        import time
+
+        with self._lock:
+            within = min(self.current_frames,
+                         int((time.monotonic() - self.current_started) * self.sample_rate))
+            return self.finished + (within if self.current_frames else 0)
+
+    def stop(self) -> None:
+        """Stop after the current chunk."""
+        self.running = False
+        self.simpleaudio.stop_all()
+
+    def close(self) -> None:
+        """Wait for the playing thread to end."""
+        if self.thread is not None:
+            self.thread.join(timeout=2)
+
+
+def open_backend(name: str, sample_rate: int, channels: int,
+                 device: str | None = None) -> Backend:
+    """A backend by name: miniaudio (default) or simpleaudio."""
+    if name == "miniaudio":
+        return MiniaudioBackend(sample_rate, channels, device)
+    if name == "simpleaudio":
+        if device is not None:
+            raise PlaybackError("simpleaudio plays on the default device only; drop --device "
+                                "or use miniaudio")
+        return SimpleaudioBackend(sample_rate, channels)
+    raise PlaybackError(f"unknown playback backend '{name}' (miniaudio, simpleaudio)")
+
+
+@dataclass(frozen=True)
+class _Segment:
+    device_start: int       # first device frame of this stretch
+    frames: int
+    session_start: int      # session frame heard at device_start
+    moving: bool            # False while paused or waiting (the session does not advance)
+
+
+class Player:
+    """Plays a timeline's rendered blocks through a backend, with pause, volume and a fade out.
+
+    A producer thread renders just ahead of the device into a short queue; the
+    backend's thread takes audio from it. With `speed` N > 1, only every Nth block is
+    played (a preview), and positions jump ahead with it.
+    """
+
+    FADE_S = 0.3
+
+    def __init__(self, timeline: Timeline, blocks: Iterator[Audio], backend: Backend,
+                 speed: int = 1, ahead_s: float = 3.0) -> None:
+        self.timeline = timeline
+        self.backend = backend
+        self.speed = max(1, int(speed))
+        self.rate = timeline.sample_rate
+        self.channels = timeline.channels
+        self._blocks = blocks
+        self._queue: queue.Queue[tuple[int, Audio] | None] = queue.Queue(
+            maxsize=max(2, int(ahead_s * self.rate / 32768) + 1))
+        self._current: tuple[int, Audio] | None = None
+        self._offset = 0
+        self._ended = False
+        self._segments: deque[_Segment] = deque()
+        self._device_frames = 0
+        self._gain = 1.0
+        self._volume = 1.0
+        self._paused = False
+        self._stopping = False
+        self._faded_out = threading.Event()
+        self._lock = threading.Lock()
+        self._producer = threading.Thread(target=self._produce, daemon=True)
+        self._error: BaseException | None = None
+        self.underruns = 0
+
+    # -- the producer ---------------------------------------------------------------------
+    def _produce(self) -> None:
+        position = 0
+        try:
+            for index, block in enumerate(self._blocks):
+                if self._stopping:
+                    break
+                if index % self.speed == 0:
+                    self._queue.put((position, block))
+                position += len(block)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by error()
+            self._error = exc
+        finally:
+            self._queue.put(None)
+
+    def error(self) -> BaseException | None:
+        """An exception the renderer raised while playing, if any."""
+        return self._error
+
+    # -- the device's side ----------------------------------------------------------------
+    def _pull(self, frames: int) -> Audio:
+        out = np.zeros((frames, self.channels), dtype=np.float32)
+        filled = 0
+        session_at = self._position_of_next()
+        moving = not self._paused and not self._ended
+        if moving:
+            while filled < frames:
+                if self._current is None:
+                    try:
+                        self._current = self._queue.get_nowait()
+                    except queue.Empty:
+                        self.underruns += filled == 0
+                        break
+                    self._offset = 0
+                    if self._current is None:
+                        self._ended = True
+                        break
+                start, block = self._current
+                if filled == 0:
+                    session_at = start + self._offset
+                take = min(frames - filled, len(block) - self._offset)
+                out[filled: filled + take] = block[self._offset: self._offset + take]
+                filled += take
+                self._offset += take
+                if self._offset >= len(block):
+                    self._current = None
+        self._apply_gain(out)
+        with self._lock:
+            if filled:
+                self._segments.append(_Segment(self._device_frames, filled, session_at, True))
+            if frames > filled:
+                end = session_at + filled
+                self._segments.append(_Segment(self._device_frames + filled, frames - filled,
+                                               end, False))
+            self._device_frames += frames
+            while len(self._segments) > 512:
+                self._segments.popleft()
+        return out
+
+    def _position_of_next(self) -> int:
+        if self._current is not None:
+            return self._current[0] + self._offset
+        with self._lock:
+            if self._segments:
+                last = self._segments[-1]
+                return last.session_start + (last.frames if last.moving else 0)
+        return 0
+
+    def _apply_gain(self, out: Audio) -> None:
+        target = 0.0 if (self._paused or self._stopping) else self._volume
+        if self._gain == target and target == 1.0:
+            return
+        step = len(out) / (self.FADE_S * self.rate)  # a full fade takes FADE_S
+        end = target if abs(target - self._gain) <= step else (
+            self._gain + step if target > self._gain else self._gain - step)
+        ramp = np.linspace(self._gain, end, len(out), endpoint=False, dtype=np.float32)
+        out *= ramp[:, None]
+        self._gain = end
+        if self._stopping and end == 0.0:
+            self._faded_out.set()
+
+    # -- control --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start rendering ahead and playing."""
+        self._producer.start()
+        self.backend.start(self._pull)
+
+    def position(self) -> int:
+        """The session frame being heard now."""
+        played = self.backend.played_frames()
+        with self._lock:
+            segments = list(self._segments)
+        if not segments:
+            return 0
+        starts = [segment.device_start for segment in segments]
+        index = max(0, bisect.bisect_right(starts, played) - 1)
+        segment = segments[index]
+        within = min(max(0, played - segment.device_start), segment.frames)
+        if not segment.moving:
+            within = 0
+        return min(segment.session_start + within, self.timeline.length)
+
+    @property
+    def finished(self) -> bool:
+        """True once the whole session has been played out."""
+        return self._ended and self.position() >= self._last_session_frame()
+
+    def _last_session_frame(self) -> int:
+        with self._lock:
+            moving = [s for s in self._segments if s.moving]
+        if not moving:
+            return 0
+        return moving[-1].session_start + moving[-1].frames
+
+    @property
+    def paused(self) -> bool:
+        """Whether playback is paused."""
+        return self._paused
+
+    def toggle_pause(self) -> bool:
+        """Pause or resume (with a short fade); returns the new paused state."""
+        self._paused = not self._paused
+        return self._paused
+
+    def change_volume(self, db: float) -> float:
+        """Turn the volume up or down by `db`; returns the volume in dB (at most +6)."""
+        level = 20 * np.log10(max(self._volume, 1e-6)) + db
+        level = float(min(6.0, max(-40.0, level)))
+        self._volume = db_to_gain(level)
+        return level
+
+    def stop(self, fade: bool = True, timeout_s: float = 0.45) -> None:
+        """Fade out (within `timeout_s`) and stop the device."""
+        self._stopping = True
+        if fade and not self._paused:
+            self._faded_out.wait(timeout=timeout_s)
+        self.backend.stop()
+
+    def close(self) -> None:
+        """Stop the producer and release the device."""
+        self._stopping = True
+        while True:  # unblock a producer waiting on a full queue
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._producer.join(timeout=2)
+        self.backend.close()
+
+
+@dataclass(frozen=True)
+class PlayState:
+    """What is playing at a position, for a display."""
+
+    position: int
+    length: int
+    sample_rate: int
+    section: str
+    item: Item | None
+    phase: str | None = None
+    phase_left_s: float = 0.0
+    #: How full the breath is: 0 at the bottom of the exhale, 1 at the top of the inhale.
+    breath: float = 0.0
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds into the session."""
+        return self.position / self.sample_rate
+
+    @property
+    def total_s(self) -> float:
+        """Seconds in the session."""
+        return self.length / self.sample_rate
+
+
+def describe(timeline: Timeline, position: int) -> PlayState:
+    """The section, step and (for breathing) phase at a session position."""
+    section = ""
+    for chapter in timeline.chapters:
+        if chapter.start <= position:
+            section = chapter.title
+    item = None
+    for candidate in timeline.items:
+        if candidate.length > 0 and candidate.start <= position < candidate.start + \
+                candidate.length:
+            item = candidate
+    if item is None or not item.phases:
+        return PlayState(position, timeline.length, timeline.sample_rate, section, item)
+    at = item.start
+    fill = 0.0
+    for index, (kind, frames) in enumerate(item.phases):
+        following = item.phases[index + 1][0] if index + 1 < len(item.phases) else ""
+        target = {"inhale": 0.85 if following == "top_up" else 1.0, "top_up": 1.0,
+                  "exhale": 0.0, "hold_out": 0.0}.get(kind, fill)
+        if position < at + frames:
+            done = (position - at) / frames
+            eased = 0.5 - 0.5 * math.cos(math.pi * done)
+            left = (at + frames - position) / timeline.sample_rate
+            return PlayState(position, timeline.length, timeline.sample_rate, section, item,
+                             kind, left, fill + (target - fill) * eased)
+        fill = target
+        at += frames
+    return PlayState(position, timeline.length, timeline.sample_rate, section, item)
