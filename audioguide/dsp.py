@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import resample_poly
 
 Audio = npt.NDArray[np.float32]
+
+# numpy only, on purpose: importing scipy.signal takes most of a second, which would be
+# most of the time from `audioguide breathe` to its first sound.
+
+
+def lowpass_fir(taps: int, cutoff: float, beta: float) -> np.ndarray:
+    """A Kaiser-windowed sinc low-pass; `cutoff` is a fraction of Nyquist; DC gain 1."""
+    middle = (taps - 1) / 2
+    n = np.arange(taps) - middle
+    h = cutoff * np.sinc(cutoff * n) * np.kaiser(taps, beta)
+    return h / h.sum()
+
+
+@functools.lru_cache(maxsize=16)
+def _polyphase(up: int, down: int) -> tuple[np.ndarray, int]:
+    """The resampling filter (as scipy's resample_poly designs it) and its half length."""
+    half = 10 * max(up, down)
+    return lowpass_fir(2 * half + 1, 1.0 / max(up, down), 5.0) * up, half
 
 
 def resampled_length(frames: int, from_rate: int, to_rate: int) -> int:
@@ -20,12 +38,33 @@ def resampled_length(frames: int, from_rate: int, to_rate: int) -> int:
 
 
 def resample(samples: Audio, from_rate: int, to_rate: int) -> Audio:
-    """Band-limited rational resampling along the first axis (polyphase, Kaiser window)."""
+    """Band-limited rational resampling along the first axis (polyphase, Kaiser window).
+
+    Output frame n sits at input time n·down/up: y[n] = Σ_j h[p + j·up] · x[i - j], with
+    p and i from n·down + half. Outputs that share a phase p are n0 + k·up, whose inputs
+    step by `down`, so each (phase, tap) pair is one strided slice.
+    """
     if from_rate == to_rate:
         return samples
     up, down = _ratio(from_rate, to_rate)
-    out = resample_poly(samples, up, down, axis=0)
-    return np.asarray(out, dtype=np.float32)
+    h, half = _polyphase(up, down)
+    frames = len(samples)
+    out_frames = resampled_length(frames, from_rate, to_rate)
+    per_phase = -(-len(h) // up)
+    padded = np.concatenate([np.zeros((per_phase,) + samples.shape[1:], dtype=np.float64),
+                             samples.astype(np.float64),
+                             np.zeros((per_phase + down + 2,) + samples.shape[1:])])
+    out = np.zeros((out_frames,) + samples.shape[1:], dtype=np.float64)
+    for first in range(min(up, out_frames)):
+        count = -(-(out_frames - first) // up)
+        t = first * down + half
+        phase, newest = t % up, t // up
+        taps = h[phase::up]
+        acc = out[first::up]
+        for j, tap in enumerate(taps):
+            start = newest - j + per_phase
+            acc += tap * padded[start: start + (count - 1) * down + 1: down]
+    return out.astype(np.float32)
 
 
 def _ratio(from_rate: int, to_rate: int) -> tuple[int, int]:
@@ -111,3 +150,16 @@ def normalize_speech(samples: Audio, sample_rate: int, target_rms_db: float = -2
         return samples
     gain = min(10 ** (target_rms_db / 20.0) / level, peak_limit / peak)
     return (samples * gain).astype(np.float32)
+
+
+def sliding_min(values: np.ndarray, size: int) -> np.ndarray:
+    """min(values[i : i+size]) for every i that has a full window (a sparse table)."""
+    count = len(values) - size + 1
+    if count <= 0:
+        return np.zeros(0, dtype=values.dtype)
+    span, current = 1, values
+    while span * 2 <= size:
+        current = np.minimum(current[:-span], current[span:])
+        span *= 2
+    # current[i] = min over [i, i+span); two overlapping spans cover the window.
+    return np.minimum(current[:count], current[size - span: size - span + count])

@@ -9,11 +9,15 @@ queued in the device), never a wall-clock guess that could drift.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import math
+import os
 import queue
 import sys
+import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -71,15 +75,45 @@ def _miniaudio() -> Any:
     return miniaudio
 
 
+@contextlib.contextmanager
+def _native_stderr_quiet() -> Iterator[None]:
+    """Hold back what native sound libraries write to fd 2 while they probe devices.
+
+    ALSA prints a dozen `ALSA lib ...` lines when there is no card; the user gets one
+    clear line from us instead (and the held-back text in the log, with -v).
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", "replace").strip()
+            if text:
+                log.debug("sound libraries said: %s", text[-2000:])
+
+
+NO_OUTPUT = ("start your sound server (PulseAudio or PipeWire) or connect an output, or "
+             "make a file instead with `audioguide render` or `audioguide breathe --save`")
+
+
 def output_devices() -> list[OutputDevice]:
-    """The playback devices miniaudio can see."""
+    """The playback devices miniaudio can see (not its "null" device, which plays nothing)."""
     miniaudio = _miniaudio()
     try:
-        found = miniaudio.Devices().get_playbacks()
+        with _native_stderr_quiet():
+            found = miniaudio.Devices().get_playbacks()
     except miniaudio.MiniaudioError as exc:
-        raise PlaybackError(f"cannot list sound devices: {exc}; is a sound server "
-                            "(PulseAudio/PipeWire) or ALSA available?") from exc
-    return [OutputDevice(index, str(device["name"])) for index, device in enumerate(found)]
+        raise PlaybackError(f"no sound outputs found ({exc}); {NO_OUTPUT}") from exc
+    return [OutputDevice(index, str(device["name"])) for index, device in enumerate(found)
+            if not str(device["name"]).startswith("Discard all samples")]
 
 
 class MiniaudioBackend:
@@ -96,19 +130,20 @@ class MiniaudioBackend:
         if device is not None:
             device_id = self._find(miniaudio, device)
         try:
-            self.device = miniaudio.PlaybackDevice(
-                output_format=miniaudio.SampleFormat.FLOAT32, nchannels=channels,
-                sample_rate=sample_rate, buffersize_msec=buffer_ms, device_id=device_id,
-                app_name="audioguide")
+            with _native_stderr_quiet():
+                self.device = miniaudio.PlaybackDevice(
+                    output_format=miniaudio.SampleFormat.FLOAT32, nchannels=channels,
+                    sample_rate=sample_rate, buffersize_msec=buffer_ms, device_id=device_id,
+                    app_name="audioguide")
         except miniaudio.MiniaudioError as exc:
-            raise PlaybackError(f"cannot open the sound output: {exc}; check that it is not "
-                                "busy and that `audioguide devices` lists it") from exc
+            code = exc.args[1] if len(exc.args) > 1 else "?"
+            raise PlaybackError(f"cannot open a sound output (miniaudio error {code}: no "
+                                f"device answered, or it is busy); {NO_OUTPUT}") from exc
         backend = str(self.device.backend)
         if backend.lower() == "null":
             self.device.close()
-            raise PlaybackError("no sound output found (no PulseAudio, PipeWire or ALSA "
-                                "device answered); connect one, or use `audioguide render` "
-                                "to make a file")
+            raise PlaybackError(f"no sound output found (only miniaudio's silent null device "
+                                f"answered); {NO_OUTPUT}")
         self.output = backend
         # What the device holds before it plays: its periods of `buffer_ms` each.
         periods = max(2, int(self.device._devconfig.periods or 3))
@@ -118,7 +153,8 @@ class MiniaudioBackend:
 
     @staticmethod
     def _find(miniaudio: Any, wanted: str) -> Any:
-        playbacks = miniaudio.Devices().get_playbacks()
+        with _native_stderr_quiet():
+            playbacks = miniaudio.Devices().get_playbacks()
         for index, device in enumerate(playbacks):
             if wanted == str(index) or wanted.casefold() in str(device["name"]).casefold():
                 return device["id"]
@@ -358,9 +394,17 @@ class Player:
             self._faded_out.set()
 
     # -- control --------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start rendering ahead and playing."""
+    def start(self, ready_timeout_s: float = 10.0) -> None:
+        """Start rendering ahead, and start the device once the first audio is ready.
+
+        Starting the device earlier would fill its buffer (over a second with some
+        PulseAudio setups) with silence before the first sound.
+        """
         self._producer.start()
+        deadline = time.monotonic() + ready_timeout_s
+        while (self._queue.empty() and self._producer.is_alive()
+               and time.monotonic() < deadline):
+            time.sleep(0.002)
         self.backend.start(self._pull)
 
     def position(self) -> int:

@@ -12,11 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
-from scipy.signal import firwin, upfirdn
 
 from .clips import ClipLibrary, Reader
-from .dsp import Audio, envelope_slice
+from .dsp import Audio, envelope_slice, lowpass_fir, sliding_min
 from .timeline import BedTrack, Clip, Timeline
 from .units import db_to_gain
 
@@ -27,7 +25,7 @@ LIMIT = db_to_gain(-1.0)
 #: The interpolation filter for 4× oversampled (true) peaks: 97 taps (24 a phase), flat
 #: to 18 kHz and -1.6 dB at 20 kHz at 44.1 kHz, gain 4 for the inserted zeros. (A softer
 #: 49-tap filter missed the peaks of bright noise by up to 1.4 dB.)
-_OVERSAMPLE_FIR = (4.0 * firwin(97, 0.245, window=("kaiser", 8.0))).astype(np.float32)
+_OVERSAMPLE_FIR = (4.0 * lowpass_fir(97, 0.245, 8.0)).astype(np.float32)
 _FIR_DELAY = 48  # samples at the 4x rate: exactly 12 frames
 #: Its three in-between phases as 24 taps each, against frames p-11 .. p+12.
 _TAP_OFFSETS = np.arange(-11, 13)
@@ -94,21 +92,24 @@ class Limiter:
             return peak
         frames = len(samples)
         if loud.size > frames // 8:
-            # Loud throughout: oversample the whole block at once (the filter's delay is
-            # exactly 12 frames, so sub-sample 4p+48 sits on frame p).
-            up = np.abs(upfirdn(_OVERSAMPLE_FIR, samples, 4, 1, axis=0))[
-                _FIR_DELAY: _FIR_DELAY + frames * 4]
-            if len(up) < frames * 4:
-                up = np.concatenate([up, np.zeros((frames * 4 - len(up),) + up.shape[1:],
-                                                  dtype=up.dtype)])
-            stretch = self._frame_peaks(up.reshape(frames * 4, -1)).reshape(frames, 4).max(1)
+            # Loud throughout: every frame, phase by phase, tap by tap (72 slices).
+            edge = len(_TAP_OFFSETS)
+            padded = np.concatenate([np.zeros((edge,) + samples.shape[1:], np.float32),
+                                     samples,
+                                     np.zeros((edge,) + samples.shape[1:], np.float32)])
+            stretch = np.zeros(frames, dtype=np.float32)
+            for taps in _PHASE_TAPS:
+                value = np.zeros(samples.shape, dtype=np.float32)
+                for tap, offset in zip(taps, _TAP_OFFSETS, strict=True):
+                    value += tap * padded[edge + offset: edge + offset + frames]
+                np.maximum(stretch, self._frame_peaks(np.abs(value)), out=stretch)
             starts = np.arange(frames)
         else:
             starts = np.unique(np.concatenate([loud, loud - 1]).clip(0, frames - 1))
             # The values 1/4, 2/4 and 3/4 of the way from frame p to p+1, from the same
             # filter's three phases (24 taps each): sum_j h[48+k-4j] x[p+j].
             window = (starts[:, None] + _TAP_OFFSETS[None, :]).clip(0, frames - 1)
-            gathered = np.swapaxes(samples[window], 1, 2)   # (points, channels, 12)
+            gathered = np.swapaxes(samples[window], 1, 2)   # (points, channels, 24)
             between = np.abs(gathered @ _PHASE_TAPS.T)     # (points, channels, 3)
             stretch = between.reshape(len(starts), -1).max(axis=1)
         # A frame's peak: its own stretch to the next sample, and the one before it.
@@ -144,9 +145,8 @@ class Limiter:
         if window.min() >= 1.0:
             return block
         size = self.lookahead + self.hold + 1
-        # minimum_filter1d centres its window; shift so each value is the min of R[j : j+size].
-        centred = minimum_filter1d(window, size=size, mode="nearest")
-        forward = centred[size // 2:]
+        # forward[j] = min(window[j : j+size]); past the end the last value repeats.
+        forward = sliding_min(np.concatenate([window, np.full(size - 1, window[-1])]), size)
         running = forward[1: frames + self.lookahead]
         sums = np.concatenate([[0.0], np.cumsum(running)])
         gain = (sums[self.lookahead: self.lookahead + frames] - sums[:frames]) / self.lookahead

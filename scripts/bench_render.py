@@ -25,6 +25,7 @@ import platform
 import random
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,8 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+
+import numpy as np
 
 from audioguide.export import ExportSettings, encoder_options, export
 from audioguide.ffmpeg import find_ffmpeg
@@ -358,6 +361,57 @@ def long_bed(hours: float, work: Path, cache: Path) -> str:
             f"(target < {RSS_TARGET_MB:.0f} MB)")
 
 
+def play_latency(work: Path, cache: Path, runs: int = 5) -> str:
+    """Seconds from typing `audioguide breathe box` to its first sound reaching the device.
+
+    The device is ALSA's `file` plugin (an .asoundrc in a private HOME), which writes what
+    is played to a file the moment the backend hands it over; the file is watched for the
+    first audible sample. (Through a PulseAudio null sink and its monitor even `paplay`
+    takes over a second to be heard, so that rig measures the server, not audioguide.)
+    The speech is cached first, as the target asks.
+    """
+    home = work / "alsa-home"
+    home.mkdir()
+    raw = work / "alsa.raw"
+    (home / ".asoundrc").write_text(
+        f'pcm.!default {{\n  type file\n  slave.pcm "null"\n  file "{raw}"\n'
+        '  format "raw"\n}\n', encoding="utf-8")
+    (home / "client.conf").write_text("autospawn = no\n", encoding="utf-8")
+    env = {**os.environ, "HOME": str(home), "AUDIOGUIDE_CACHE": str(cache),
+           "PULSE_SERVER": f"unix:{home}/none", "PULSE_CLIENTCONFIG": str(home / "client.conf")}
+    command = [sys.executable, "-m", "audioguide", "breathe", "box", "--cycles", "1"]
+    subprocess.run(command + ["--save", str(work / "warm.wav")], env=env, check=True,
+                   capture_output=True)  # fills the speech cache
+    latencies = []
+    for _ in range(runs):
+        raw.unlink(missing_ok=True)
+        started = time.perf_counter()
+        player = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        heard, seen = None, 0
+        while heard is None and time.perf_counter() - started < 10:
+            if raw.exists():
+                with raw.open("rb") as handle:
+                    handle.seek(seen - seen % 4)
+                    data = handle.read(4 << 20)
+                fresh = np.frombuffer(data[: len(data) - len(data) % 4], "<f4")
+                if fresh.size and np.abs(fresh).max() > 1e-3:
+                    heard = time.perf_counter() - started
+                seen += len(data) - len(data) % 4 - seen % 4
+            time.sleep(0.002)
+        player.send_signal(signal.SIGINT)
+        player.wait(timeout=10)
+        if heard is not None:
+            latencies.append(heard)
+    if not latencies:
+        return "  [FAIL] play latency: no sound reached the device"
+    best, median = min(latencies), statistics.median(latencies)
+    mark = "PASS" if median < 1.0 else "FAIL"
+    return (f"  [{mark}] command to first sound at the device, `audioguide breathe box` with "
+            f"cached speech: median {median:.2f}s, best {best:.2f}s of {len(latencies)} "
+            "(target < 1 s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, nargs="+", default=[10, 60],
@@ -371,6 +425,8 @@ def main() -> None:
     parser.add_argument("--long-bed", type=float, nargs="*", default=[], metavar="HOURS",
                         help="also render an ocean bed of these many hours to MP3 "
                              "(e.g. --long-bed 0.25 8)")
+    parser.add_argument("--play-latency", action="store_true",
+                        help="also time command-to-first-sound for `breathe` (ALSA file plugin)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -410,6 +466,8 @@ def main() -> None:
         print("\nTargets\n" + "\n".join(verdicts(results)))
         for hours in args.long_bed:
             print(long_bed(hours, work, cache), flush=True)
+        if args.play_latency:
+            print(play_latency(work, cache), flush=True)
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -291,3 +291,22 @@ def test_alsa_file_plugin_captures_what_is_played(write_script: WriteScript,
     sound = captured[np.any(captured != 0, axis=1)]
     rendered = expected[np.any(expected != 0, axis=1)]
     assert np.array_equal(sound[: len(rendered)], rendered)
+
+
+def test_no_sound_output_is_one_clear_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text("pcm.!default { type hw card 99 }\n"
+                                    "ctl.!default { type hw card 99 }\n", encoding="utf-8")
+    (home / "client.conf").write_text("autospawn = no\n", encoding="utf-8")
+    env = {**os.environ, "HOME": str(home), "PULSE_SERVER": f"unix:{home}/none",
+           "PULSE_CLIENTCONFIG": str(home / "client.conf")}
+    result = subprocess.run([sys.executable, "-m", "audioguide", "breathe", "box", "--cycles",
+                             "1", "--engine", "draft"], env=env, capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot open a sound output (miniaudio error ")
+    assert lines[0].endswith("make a file instead with `audioguide render` or `audioguide "
+                             "breathe --save`")

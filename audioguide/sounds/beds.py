@@ -11,33 +11,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import lfilter
 
 from ..dsp import Audio, fade_curve
 
-# Paul Kellet's economy pink-noise filter, as an IIR: -3 dB per octave within 0.5 dB.
-_PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
-_PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
 #: Seconds of noise made once and looped (a minute of noise does not repeat audibly).
 TILE_SECONDS = 60.0
-
-
-def _unit_gain(b: np.ndarray, a: np.ndarray, length: int = 1 << 16) -> float:
-    """1 / RMS of the filter's output for unit white noise (from its impulse response)."""
-    impulse = np.zeros(length)
-    impulse[0] = 1.0
-    response = lfilter(b, a, impulse)
-    return 1.0 / math.sqrt(float(np.sum(response**2)))
+#: Below this the pink and brown slopes level off, so the noise has no DC drift.
+CORNER_HZ = 20.0
+#: The spectral slope of each colour, as the power of frequency in the amplitude.
+_SLOPES = {"white": 0.0, "pink": 0.5, "rain": 0.5, "brown": 1.0, "ocean": 1.0}
 
 
 class NoiseBed:
     """White, pink or brown noise, or the ocean and rain built from them.
 
-    A minute of the chosen noise is made once and played as a seamless loop (its
-    ends crossfaded with equal power), so an hour of bed costs a few milliseconds of
-    copying per block instead of seconds of random numbers and filtering. A minute of
-    uncorrelated noise does not repeat audibly; the ocean's swell is laid over the
-    loop live, from the absolute position, so the waves never repeat with it.
+    A minute of noise is made once, coloured in the frequency domain (white noise's
+    spectrum divided by f^0.5 for pink, -3 dB an octave, or by f for brown, -6 dB an
+    octave), which makes the minute exactly periodic: played round and round it has no
+    seam at all. So an hour of bed costs a little copying per block instead of seconds
+    of random numbers and filtering. A minute of noise does not repeat audibly; the
+    ocean's swell is laid over the loop live, from the absolute position, so the waves
+    never repeat with it.
     """
 
     def __init__(self, kind: str, sample_rate: int, channels: int, seed: int = 1,
@@ -47,38 +41,49 @@ class NoiseBed:
         self.channels = channels
         self.rng = np.random.default_rng(seed)
         self.position = 0
-        if kind in ("pink", "rain"):
-            self.b, self.a = _PINK_B, _PINK_A
-        elif kind in ("brown", "ocean"):
-            # A leaky integrator: -6 dB per octave above ~20 Hz, no DC drift.
-            pole = math.exp(-2 * math.pi * 20.0 / sample_rate)
-            self.b, self.a = np.array([1.0]), np.array([1.0, -pole])
-        else:
-            self.b, self.a = np.array([1.0]), np.array([1.0])
-        self.scale = _unit_gain(self.b, self.a)
         if kind == "ocean":
             # Wave periods between 8 and 12 s, fixed by the seed.
             self.wave_periods = self.rng.uniform(8.0, 12.0, size=4)
             self.wave_phases = self.rng.uniform(0.0, 2 * math.pi, size=4)
-        crossfade_s = 2.0
-        self.loop = LoopBed(self._tile(int((tile_s + crossfade_s) * sample_rate)), sample_rate,
-                            crossfade_s, copy=False)
+        crossfade_s = 1.0
+        self.loop = LoopBed(self._tile(int((tile_s + crossfade_s) * sample_rate),
+                                       int(crossfade_s * sample_rate)),
+                            sample_rate, crossfade_s, copy=False)
 
-    def _tile(self, frames: int) -> Audio:
-        """`frames` of coloured noise, made a second at a time to keep memory small."""
+    def _tile(self, frames: int, crossfade: int) -> Audio:
+        """`frames` of coloured noise (RMS 1 in each channel), looped by the caller.
+
+        It is made in pieces of at most 2^20 frames, each coloured with one FFT and
+        joined to the next with an equal-power crossfade: one FFT over the whole minute
+        would need about 80 MB of working memory for a moment.
+        """
         tile = np.empty((frames, self.channels), dtype=np.float32)
-        state = np.zeros((self.channels, max(len(self.a), len(self.b)) - 1))
-        step = self.sample_rate
-        if state.shape[1]:
-            # Let the filter settle on half a second of noise before keeping any.
-            warmup = self.rng.standard_normal((self.channels, step // 2))
-            _, state = lfilter(self.b, self.a, warmup, axis=1, zi=state)
-        for start in range(0, frames, step):
-            count = min(step, frames - start)
-            white = self.rng.standard_normal((self.channels, count))
-            if state.shape[1]:
-                white, state = lfilter(self.b, self.a, white, axis=1, zi=state)
-            tile[start: start + count] = (white * self.scale).T
+        piece = min(frames, 1 << 20)
+        slope = _SLOPES.get(self.kind, 0.0)
+        freqs = np.fft.rfftfreq(piece, 1.0 / self.sample_rate)
+        shape = ((freqs**2 + CORNER_HZ**2) ** (-slope / 2) if slope
+                 else np.ones(len(freqs))).astype(np.float32)
+        shape[0] = 0.0  # no DC
+        rise = np.sqrt(fade_curve(crossfade))
+        fall = rise[::-1]
+        for channel in range(self.channels):
+            written = 0
+            while written < frames:
+                white = self.rng.standard_normal(piece, dtype=np.float32)
+                coloured = np.fft.irfft(np.fft.rfft(white) * shape, piece).astype(np.float32)
+                coloured /= np.float32(np.sqrt(np.mean(np.square(coloured, dtype=np.float64))))
+                if written == 0:
+                    take = min(piece, frames)
+                    tile[:take, channel] = coloured[:take]
+                    written = take
+                    continue
+                # Overlap the new piece's start with the last `crossfade` frames written.
+                start = written - crossfade
+                tile[start:written, channel] = (tile[start:written, channel] * fall
+                                                + coloured[:crossfade] * rise)
+                take = min(piece - crossfade, frames - written)
+                tile[written: written + take, channel] = coloured[crossfade: crossfade + take]
+                written += take
         if self.kind == "rain":
             tile *= 0.6
             tile += self._drops(frames).astype(np.float32)
