@@ -26,7 +26,7 @@ from .pipeline import (
     prepare,
     render_file,
 )
-from .script import builtin_sessions, find_script, json_schema, load_session
+from .script import Session, builtin_sessions, find_script, json_schema, load_session
 from .script.schema import CUES
 from .timeline import Timeline
 from .units import format_seconds
@@ -444,12 +444,21 @@ def _playback_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _play(prepared: Prepared, backend: str, device: str | None, speed: int) -> None:
+def _play(script: str | Session, options: RenderOptions, backend: str, device: str | None,
+          speed: int) -> None:
+    """Compile (with a progress bar for new speech) and play live; exit 130 after Ctrl-C."""
     from .pipeline import live_player
     from .tui import run_live
 
-    player = live_player(prepared, backend, device, speed)
-    code = run_live(player, prepared.session.title)
+    reporter = _Reporter(sys.stderr.isatty())
+    try:
+        prepared = prepare(script, options, reporter)
+    finally:
+        reporter.close()
+    with prepared:
+        _print_warnings(prepared.timeline)
+        player = live_player(prepared, backend, device, speed)
+        code = run_live(player, prepared.session.title)
     if code:
         sys.exit(code)
 
@@ -470,14 +479,7 @@ def play(script: str, device: str | None, backend: str, speed: int,
       audioguide play box-breathing
       audioguide play my-session.yaml --speed 10      # a quick preview
     """
-    reporter = _Reporter(sys.stderr.isatty())
-    try:
-        prepared = prepare(script, _options(**script_options), reporter)
-    finally:
-        reporter.close()
-    with prepared:
-        _print_warnings(prepared.timeline)
-        _play(prepared, backend, device, speed)
+    _play(script, _options(**script_options), backend, device, speed)
 
 
 @cli.command()
@@ -519,14 +521,7 @@ def breathe(pattern: str, minutes: float | None, cycles: int | None, cue: str, b
         result = render_file(session, save, RenderOptions(), ExportOptions(make_folder=True))
         click.echo(str(result.path))
         return
-    reporter = _Reporter(sys.stderr.isatty())
-    try:
-        prepared = prepare(session, RenderOptions(), reporter)
-    finally:
-        reporter.close()
-    with prepared:
-        _print_warnings(prepared.timeline)
-        _play(prepared, backend, device, speed)
+    _play(session, RenderOptions(), backend, device, speed)
 
 
 @cli.command()

@@ -59,3 +59,23 @@ def dominant_hz(samples: np.ndarray, sample_rate: int) -> float:
     window = np.hanning(len(samples))
     spectrum = np.abs(np.fft.rfft(samples * window))
     return float(np.argmax(spectrum) * sample_rate / len(samples))
+
+
+BrokenFfmpeg = Callable[[str, int], Path]
+
+
+@pytest.fixture
+def broken_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BrokenFfmpeg]:
+    """broken_ffmpeg(message, code): AUDIOGUIDE_FFMPEG becomes a script that fails so."""
+    from audioguide.ffmpeg import find_ffmpeg
+
+    def install(message: str, code: int) -> Path:
+        fake = tmp_path / "ffmpeg"
+        fake.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit {code}\n")
+        fake.chmod(0o755)
+        monkeypatch.setenv("AUDIOGUIDE_FFMPEG", str(fake))
+        find_ffmpeg.cache_clear()
+        return fake
+
+    yield install
+    find_ffmpeg.cache_clear()

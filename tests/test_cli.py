@@ -9,11 +9,10 @@ from click.testing import CliRunner
 
 from audioguide import __version__
 from audioguide.cli import cli
-from audioguide.ffmpeg import find_ffmpeg
 from audioguide.script import builtin_sessions
 from audioguide.script.schema import SESSION, STEP_KINDS
 
-from conftest import DATA, WriteScript
+from conftest import DATA, BrokenFfmpeg, WriteScript
 
 GOOD = """
 title: CLI check
@@ -120,19 +119,12 @@ def test_missing_script_and_bad_options_exit_2(runner: CliRunner) -> None:
 
 def test_a_runtime_failure_exits_1_with_what_to_try(runner: CliRunner, write_script: WriteScript,
                                                     tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = tmp_path / "ffmpeg"
-    broken.write_text("#!/bin/sh\necho 'Segmentation fault' >&2\nexit 139\n")
-    broken.chmod(0o755)
-    monkeypatch.setenv("AUDIOGUIDE_FFMPEG", str(broken))
-    find_ffmpeg.cache_clear()
-    try:
-        measuring = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o",
-                                        str(tmp_path / "x.mp3")])
-        result = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o",
-                                     str(tmp_path / "x.mp3"), "--loudness", "off"])
-    finally:
-        find_ffmpeg.cache_clear()
+                                                    broken_ffmpeg: BrokenFfmpeg) -> None:
+    broken_ffmpeg("Segmentation fault", 139)
+    measuring = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o",
+                                    str(tmp_path / "x.mp3")])
+    result = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o",
+                                 str(tmp_path / "x.mp3"), "--loudness", "off"])
     assert measuring.exit_code == 1
     assert measuring.stderr == ("error: ffmpeg could not measure loudness: Segmentation fault; "
                                 "try --loudness off, or set AUDIOGUIDE_FFMPEG to another "

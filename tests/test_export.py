@@ -13,7 +13,7 @@ from audioguide.ffmpeg import find_ffmpeg
 from audioguide.media import decode
 from audioguide.pipeline import RenderOptions, render_file
 
-from conftest import WriteScript
+from conftest import BrokenFfmpeg, WriteScript
 
 SCRIPT = """
 title: Export check
@@ -108,17 +108,10 @@ def test_a_failed_export_keeps_the_old_file(tmp_path: Path, fmt: str,
 
 
 def test_an_encoder_failure_is_one_clear_error(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = tmp_path / "ffmpeg"
-    broken.write_text("#!/bin/sh\necho 'Unknown encoder libmp3lame' >&2\nexit 1\n")
-    broken.chmod(0o755)
-    monkeypatch.setenv("AUDIOGUIDE_FFMPEG", str(broken))
-    find_ffmpeg.cache_clear()
-    try:
-        with pytest.raises(ExportError) as caught:
-            export(tone_blocks(), tmp_path / "x.mp3", ExportSettings("mp3", 44100, 2))
-    finally:
-        find_ffmpeg.cache_clear()
+                                                broken_ffmpeg: BrokenFfmpeg) -> None:
+    broken = broken_ffmpeg("Unknown encoder libmp3lame", 1)
+    with pytest.raises(ExportError) as caught:
+        export(tone_blocks(), tmp_path / "x.mp3", ExportSettings("mp3", 44100, 2))
     assert str(caught.value) == ("ffmpeg could not encode mp3 with libmp3lame (exit 1): Unknown "
                                  "encoder libmp3lame; try --format wav, or set AUDIOGUIDE_FFMPEG "
                                  "to an ffmpeg built with that encoder")
