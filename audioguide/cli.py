@@ -21,13 +21,20 @@ from .pipeline import (
     ExportOptions,
     Prepared,
     RenderOptions,
+    builtin_catalogue,
     loudness_target,
     measure,
     prepare,
     render_file,
 )
-from .script import Session, builtin_sessions, find_script, json_schema, load_session
-from .script.schema import CUES
+from .script import (
+    Session,
+    find_script,
+    json_schema,
+    load_variables,
+    new_session,
+)
+from .script.schema import CUES, KINDS
 from .timeline import Timeline
 from .units import format_seconds
 from .voices import ENGINES
@@ -191,7 +198,10 @@ def _parse_sets(values: Sequence[str]) -> dict[str, str]:
 def _script_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-                     help="Fill a {NAME} placeholder (overrides vars:)."),
+                     help="Fill a {NAME} placeholder (overrides vars: and --vars)."),
+        click.option("--vars", "vars_file", type=click.Path(exists=True, dir_okay=False,
+                                                            path_type=Path),
+                     help="A YAML file of NAME: VALUE to fill placeholders with."),
         click.option("--engine", type=click.Choice(ENGINES), help="Speech engine for every line."),
         click.option("--voice", "voice_id", metavar="ID", help="The engine's voice id."),
         click.option("--rate", type=click.FloatRange(40, 500), help="Words per minute."),
@@ -203,9 +213,12 @@ def _script_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _options(sets: Sequence[str], engine: str | None, voice_id: str | None,
-             rate: float | None, cache_dir: Path | None, **extra: Any) -> RenderOptions:
-    return RenderOptions(variables=_parse_sets(sets), engine=engine, voice_id=voice_id,
+def _options(sets: Sequence[str], vars_file: Path | None, engine: str | None,
+             voice_id: str | None, rate: float | None, cache_dir: Path | None,
+             **extra: Any) -> RenderOptions:
+    variables = load_variables(vars_file) if vars_file is not None else {}
+    variables.update(_parse_sets(sets))
+    return RenderOptions(variables=variables, engine=engine, voice_id=voice_id,
                          rate_wpm=rate, cache_dir=cache_dir, **extra)
 
 
@@ -383,18 +396,63 @@ def schema() -> None:
 
 
 @cli.command(name="list")
-def list_sessions() -> None:
-    """List the built-in sessions you can render or play by name.
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_sessions(as_json: bool) -> None:
+    """List the built-in sessions you can render or play by name, grouped by kind.
+
+    Lengths are with the default voice (the first listing makes and caches its speech).
+
+    \b
+    Examples:
+      audioguide list
+      audioguide list --json
+    """
+    reporter = _Reporter(sys.stderr.isatty() and not as_json)
+    try:
+        entries = builtin_catalogue(reporter)
+    finally:
+        reporter.close()
+    if as_json:
+        click.echo(json.dumps([entry.to_json() for entry in entries], indent=2,
+                              ensure_ascii=False))
+        return
+    for kind in KINDS:
+        group = [entry for entry in entries if entry.kind == kind]
+        if not group:
+            continue
+        click.echo(f"{kind.capitalize()}:")
+        for entry in group:
+            length = format_seconds(entry.seconds)[:-4]
+            click.echo(f"  {entry.name:<22} {length:>6}  {entry.title}: {entry.description}")
+
+
+@cli.command()
+@click.argument("name")
+def show(name: str) -> None:
+    """Print a session's script (a built-in name or a file), to read or copy.
 
     \b
     Example:
-      audioguide list
+      audioguide show safe-place
     """
-    for builtin in builtin_sessions():
-        session = load_session(builtin.path)
-        click.echo(f"{builtin.name:<22} {session.title}")
-        if session.description:
-            click.echo(f"{'':<22} {session.description}")
+    click.echo(find_script(name).read_text(encoding="utf-8"), nl=False)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--from", "source", default="box-breathing", show_default=True,
+              help="The session to start from (a built-in name or a file).")
+@click.option("--force", is_flag=True, help="Replace NAME.yaml if it is there.")
+def new(name: str, source: str, force: bool) -> None:
+    """Start a new session NAME.yaml in this folder, as a copy of another to edit.
+
+    \b
+    Examples:
+      audioguide new my-safe-place --from safe-place
+      audioguide render my-safe-place.yaml
+    """
+    path = new_session(name, source, force)
+    click.echo(str(path))
 
 
 @cli.command()

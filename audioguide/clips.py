@@ -15,7 +15,7 @@ import numpy as np
 
 from .dsp import Audio
 from .media import decode
-from .sounds import BellStrike, HumDrone, LoopBed, NoiseBed, PacerTone, SteadyTone, Tick
+from .sounds import BellStrike, HumDrone, LoopBed, NoiseBed, PacerTone, Rhythm, SteadyTone, Tick
 from .timeline import FileClip, FileLoop, NoiseSource
 from .voices import SpeechBank, SpeechRequest
 
@@ -48,7 +48,7 @@ class ArrayReader:
 class SynthReader:
     """Reads a synthesized sound, made one block at a time from the absolute sample index."""
 
-    def __init__(self, sound: Tick | PacerTone | SteadyTone | HumDrone | BellStrike,
+    def __init__(self, sound: Tick | PacerTone | SteadyTone | HumDrone | BellStrike | Rhythm,
                  sample_rate: int) -> None:
         self.sound = sound
         self.sample_rate = sample_rate
@@ -61,7 +61,7 @@ class SynthReader:
         return chunk
 
 
-_SYNTHS = (Tick, PacerTone, SteadyTone, HumDrone, BellStrike)
+_SYNTHS = (Tick, PacerTone, SteadyTone, HumDrone, BellStrike, Rhythm)
 
 
 class ClipLibrary:

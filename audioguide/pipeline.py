@@ -17,7 +17,7 @@ from .export import ExportSettings, codec_for, export, format_for, write_text
 from .loudness import Loudness, measure_loudness
 from .play import Player, open_backend
 from .render import render_blocks
-from .script import Session, VoiceSpec, load_session
+from .script import Session, VoiceSpec, builtin_sessions, load_session
 from .tags import ChapterMark, Tags, chapters_sidecar
 from .timeline import CompileOptions, Timeline, compile_timeline, speech_requests
 from .voices import SpeechBank, SpeechCache
@@ -248,3 +248,30 @@ def live_player(prepared: Prepared, backend: str = "miniaudio", device: str | No
     timeline = prepared.timeline
     output = open_backend(backend, timeline.sample_rate, timeline.channels, device)
     return Player(timeline, render_blocks(timeline, prepared.library), output, speed)
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """A built-in session as `audioguide list` shows it."""
+
+    name: str
+    title: str
+    kind: str
+    description: str
+    seconds: float
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return {"name": self.name, "title": self.title, "kind": self.kind,
+                "description": self.description, "seconds": round(self.seconds, 3)}
+
+
+def builtin_catalogue(progress: Progress | None = None) -> list[CatalogueEntry]:
+    """Every built-in session with its length (compiled with the default voice)."""
+    entries = []
+    for builtin in builtin_sessions():
+        with prepare(builtin.path, RenderOptions(), progress) as prepared:
+            session = prepared.session
+            entries.append(CatalogueEntry(builtin.name, session.title, session.kind,
+                                          session.description, prepared.timeline.seconds))
+    return entries

@@ -23,6 +23,7 @@ from .script.model import (
     Bed,
     Bell,
     Breathe,
+    Choose,
     Hum,
     Location,
     Pause,
@@ -35,7 +36,10 @@ from .script.model import (
     Tone,
     VoiceSpec,
 )
-from .sounds import TICK_HZ, BellStrike, HumDrone, PacerTone, SteadyTone, Tick
+from .script.model import (
+    Rhythm as RhythmStep,
+)
+from .sounds import TICK_HZ, BellStrike, HumDrone, PacerTone, Rhythm, SteadyTone, Tick
 from .units import MAX_SESSION_SECONDS, format_seconds, seconds_to_samples
 from .voices import SpeechRequest, VoiceSettings
 
@@ -235,6 +239,9 @@ def speech_requests(session: Session, options: CompileOptions | None = None
                     yield SpeechRequest(step.words[kind], voice_settings(base))
             elif isinstance(step, Repeat):
                 yield from walk(step.steps)
+            elif isinstance(step, Choose):
+                for option in step.picked:
+                    yield from walk(option)
 
     return walk(session.steps)
 
@@ -332,7 +339,7 @@ class _Compiler:
             begin = self.now
             handler: Callable[[Any], str] = getattr(self, f"step_{type(step).__name__.lower()}")
             detail = handler(step)
-            if not isinstance(step, (Repeat, At)):
+            if not isinstance(step, (Repeat, At, Choose)):
                 self.item(type(step).__name__.lower(), begin, step.where, detail)
 
     def step_say(self, step: Say) -> str:
@@ -374,6 +381,18 @@ class _Compiler:
         for _ in range(step.times):
             self.run(step.steps)
         return ""
+
+    def step_choose(self, step: Choose) -> str:
+        for option in step.picked:
+            self.run(option)
+        return ""
+
+    def step_rhythm(self, step: RhythmStep) -> str:
+        length = self.sample(self.now + step.seconds) - self.sample(self.now)
+        self.place(Rhythm(round(step.bpm, 6), step.style), self.now, length, step.level_db,
+                   "rhythm", step.where, fade_in=step.fade_in_s, fade_out=step.fade_out_s)
+        self.now += step.seconds
+        return f"{step.style} at {step.bpm:g} bpm"
 
     def step_hum(self, step: Hum) -> str:
         length = self.sample(self.now + step.seconds) - self.sample(self.now)

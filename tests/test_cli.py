@@ -175,13 +175,56 @@ def test_validate_reports_each_script(runner: CliRunner, write_script: WriteScri
                              "length of 0 or more\n")
 
 
-def test_list_and_where(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["list"])
-    assert result.exit_code == 0
-    assert result.stdout.startswith("box-breathing          Box breathing\n")
+def test_list_show_new_and_where(runner: CliRunner, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    result = runner.invoke(cli, ["list", "--json"])
+    assert result.exit_code == 0, result.output
+    entries = {entry["name"]: entry for entry in json.loads(result.stdout)}
+    box = entries["box-breathing"]
+    assert box["kind"] == "breathing" and box["title"] == "Box breathing"
+    assert 180 <= box["seconds"] <= 1200
+    text = runner.invoke(cli, ["list"]).stdout.splitlines()
+    assert "Breathing:" in text
+    row = next(line for line in text if line.strip().startswith("box-breathing "))
+    assert "Box breathing: Four slow counts" in row
+    shown = runner.invoke(cli, ["show", "box-breathing"])
+    assert shown.exit_code == 0 and "pattern: box" in shown.stdout
+    monkeypatch.chdir(tmp_path)
+    made = runner.invoke(cli, ["new", "mine", "--from", "box-breathing"])
+    assert made.exit_code == 0 and made.stdout.strip().endswith("mine.yaml")
+    assert (tmp_path / "mine.yaml").read_text("utf-8") == shown.stdout
+    again = runner.invoke(cli, ["new", "mine"])
+    assert again.exit_code == 2
+    assert again.stderr == (f"error: {tmp_path / 'mine.yaml'} already exists; choose another "
+                            "name or add --force\n")
     where = runner.invoke(cli, ["where", "box-breathing"])
     assert where.exit_code == 0
     assert Path(where.stdout.strip()).read_text("utf-8").startswith("# Box breathing")
+
+
+def test_vars_file_and_set_fill_placeholders(runner: CliRunner, write_script: WriteScript,
+                                            tmp_path: Path) -> None:
+    script = write_script("""
+        voice: {engine: draft}
+        vars: {place: a beach, minutes: 1}
+        steps:
+          - say: Picture {place}.
+          - pause: "{minutes}m"
+    """)
+    values = tmp_path / "mine.yaml"
+    values.write_text("place: the old garden\nminutes: 2\n", encoding="utf-8")
+    result = runner.invoke(cli, ["inspect", str(script), "--json", "--vars", str(values),
+                                 "--set", "minutes=0.5"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["clips"][0]["text"] == "Picture the old garden."
+    assert data["steps"][1]["length_s"] == 30.0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("place: [not, text]\n", encoding="utf-8")
+    refused = runner.invoke(cli, ["inspect", str(script), "--vars", str(bad)])
+    assert refused.exit_code == 2
+    assert refused.stderr == (f"{bad}:1:8: place: a variable's value must be text or a "
+                              "number, not a list or mapping\n")
 
 
 def test_voices_lists_the_draft_voice(runner: CliRunner) -> None:

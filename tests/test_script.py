@@ -164,9 +164,9 @@ def test_yaml_syntax_errors_are_placed(write_script: WriteScript) -> None:
         ("title: x\n", "1:1: 'steps' is missing; add it"),
         ("steps: []\n", "1:8: steps: the list of steps is empty; add at least one step"),
         ("steps:\n  - say: hi\n    pause: 2\n",
-         "2:5: steps[0]: a step is one of say, pause, breathe, hum, bell, tone, sound, section, "
-         "repeat, at with its value (found keys say, pause); indent a step's settings under its "
-         "name"),
+         "2:5: steps[0]: a step is one of say, pause, breathe, hum, bell, tone, rhythm, sound, "
+         "section, repeat, choose, at with its value (found keys say, pause); indent a step's "
+         "settings under its name"),
         ("steps:\n  - say: hi\ntitle: a\ntitle: b\n",
          "4:1: title: 'title' is given twice; keep one"),
     ],
@@ -361,3 +361,40 @@ def test_a_problem_in_vars_is_reported_once(write_script: WriteScript) -> None:
     assert errors_of(path) == [
         f"{path}:1:8: vars: '9lives' is not a variable name: use letters, digits and _, not "
         "starting with a digit"]
+
+
+def test_choose_picks_options_by_number(write_script: WriteScript) -> None:
+    path = write_script("""
+        vars: {which: all}
+        steps:
+          - choose:
+              pick: "{which}"
+              options:
+                - [{say: One.}]
+                - [{say: Two.}, {pause: 1}]
+                - [{say: Three.}]
+    """)
+    every = load_session(path).steps[0]
+    assert [len(option) for option in every.picked] == [1, 2, 1]  # type: ignore[attr-defined]
+    some = load_session(path, {"which": "3, 1"}).steps[0]
+    assert [option[0].text for option in some.picked] == ["Three.", "One."]  # type: ignore[attr-defined]
+    with pytest.raises(ScriptError) as caught:
+        load_session(path, {"which": "4"})
+    assert [str(i) for i in caught.value.issues] == [
+        f"{path}:4:13: steps[0].choose.pick: '4' is not 'all' or option numbers between 1 and "
+        "3 separated by commas, like 1,3"]
+
+
+def test_rhythm_steps(write_script: WriteScript) -> None:
+    path = write_script("""
+        steps:
+          - rhythm: {bpm: 72, duration: 30s, style: heartbeat}
+          - rhythm: {duration: 1m}
+          - rhythm: {bpm: 300, duration: 1m, style: waltz}
+    """)
+    f = str(path)
+    assert errors_of(path) == [
+        f"{f}:4:19: steps[2].rhythm.bpm: 300 is outside 20..200",
+        f"{f}:4:45: steps[2].rhythm.style: unknown value 'waltz' (choose one of: drum, "
+        "heartbeat, shaker, tick, sway)",
+    ]

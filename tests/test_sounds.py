@@ -200,3 +200,30 @@ def test_advice_and_words_that_come_with_a_pattern(write_script: WriteScript) ->
         "10 breaths of 4-7-8 is more than the 8 its author advises in one go"]
     assert [c.text for c in timeline.clips if c.kind == "cue"] == [
         "In through the nose", "Out, with a soft ocean sound"]
+
+
+def test_rhythm_beats_land_on_exact_samples(write_script: WriteScript) -> None:
+    # 71 bpm: a beat every 0.845070... s, never a whole number of samples.
+    path = write_script("steps:\n  - rhythm: {bpm: 71, duration: 30s, style: tick, "
+                        "fade_in: 0, fade_out: 0}\n")
+    audio, _ = render_array(path)
+    left = audio[:, 0]
+    for beat in range(1, 35):
+        at = seconds_to_samples(Fraction(60, 71) * beat, 44100)
+        assert not left[at - 500: at + 1].any(), beat    # silence up to the beat...
+        assert np.all(left[at + 1: at + 40] != 0), beat  # ...and the tick from the next sample
+    # The first beat of every bar is the higher tick.
+    first = seconds_to_samples(Fraction(60, 71) * 4, 44100)
+    second = seconds_to_samples(Fraction(60, 71) * 5, 44100)
+    assert dominant_hz(left[first: first + 2000], 44100) > dominant_hz(
+        left[second: second + 2000], 44100)
+
+
+@pytest.mark.parametrize("style", ["drum", "heartbeat", "shaker", "tick", "sway"])
+def test_every_rhythm_style_sounds_and_stays_in_range(style: str,
+                                                      write_script: WriteScript) -> None:
+    path = write_script(f"steps:\n  - rhythm: {{bpm: 90, duration: 6s, style: {style}}}\n")
+    audio, _ = render_array(path)
+    middle = audio[2 * 44100: 4 * 44100]
+    assert np.sqrt(np.mean(middle**2)) > 0.0005
+    assert np.max(np.abs(audio)) < 1.0

@@ -516,16 +516,17 @@ class Variables(Kind):
                              f"found {_node_word(node)}")
         values: dict[str, str] = {}
         for key_node, value_node in node.value:
+            child = f"{path}.{key_node.value}" if path else str(key_node.value)
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
             if not _NAME.fullmatch(str(name)):
                 ctx.error(key_node, path, f"'{name}' is not a variable name: use letters, digits "
                           "and _, not starting with a digit")
                 continue
             if name in values:
-                ctx.error(key_node, f"{path}.{name}", f"'{name}' is given twice; keep one")
+                ctx.error(key_node, child, f"'{name}' is given twice; keep one")
                 continue
             if not isinstance(value_node, yaml.ScalarNode):
-                ctx.error(value_node, f"{path}.{name}", "a variable's value must be text or a "
+                ctx.error(value_node, child, "a variable's value must be text or a "
                           "number, not a list or mapping")
                 continue
             values[name] = "" if is_null(value_node) else value_node.value

@@ -21,12 +21,14 @@ from .model import (
     Bed,
     Bell,
     Breathe,
+    Choose,
     ExhaleHum,
     Hum,
     Location,
     Output,
     Pause,
     Repeat,
+    Rhythm,
     Say,
     Section,
     Session,
@@ -190,6 +192,7 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context,
         title=values["title"] or name.replace("-", " ").replace("_", " ").capitalize(),
         description=values["description"] or "",
         author=values["author"] or "",
+        kind=values["kind"],
         language=values["language"],
         album=values["album"] or "",
         genre=values["genre"] or "",
@@ -265,4 +268,37 @@ def _build_step(kind: str, v: Any, where: Location, file: str) -> Step:
                        bed=_build_bed(bed) if isinstance(bed, dict) else None)
     if kind == "repeat":
         return Repeat(where=where, times=v["times"], steps=_build_steps(v["steps"], file))
+    if kind == "rhythm":
+        return Rhythm(where=where, bpm=float(v["bpm"]), seconds=v["duration"], style=v["style"],
+                      level_db=v["level"], fade_in_s=v["fade_in"], fade_out_s=v["fade_out"])
+    if kind == "choose":
+        options = [_build_steps(option, file) for option in v["options"]]
+        return Choose(where=where, picked=tuple(options[i] for i in v["chosen"]),
+                      pick=v["pick"])
     raise AssertionError(f"unhandled step kind {kind}")
+
+
+def load_variables(path: Path) -> dict[str, str]:
+    """A `--vars` file: a YAML mapping of names to text or numbers."""
+    data = _read(path)
+    file = str(path)
+    root = compose(_decode(data, file), file)
+    if root is None:
+        return {}
+    ctx = Context(file=file, base_dir=path.parent, substitute=False)
+    values = Variables().parse(root, "", ctx)
+    if ctx.issues:
+        raise ScriptError(ctx.issues)
+    return dict(values)
+
+
+def new_session(name: str, source: str | Path, force: bool = False,
+                folder: Path | None = None) -> Path:
+    """Copy a session (a built-in or a file) to `NAME.yaml` to edit; never over a file."""
+    from ..export import write_text
+
+    text = find_script(source).read_text(encoding="utf-8")
+    target = (folder or Path.cwd()) / (name if name.endswith(SCRIPT_SUFFIXES) else f"{name}.yaml")
+    if target.exists() and not force:
+        raise InputError(f"{target} already exists; choose another name or add --force")
+    return write_text(target, text)

@@ -153,6 +153,26 @@ class Tone(Step):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Rhythm(Step):
+    """A steady synthesized beat."""
+
+    bpm: float
+    seconds: Fraction
+    style: str
+    level_db: float
+    fade_in_s: Fraction
+    fade_out_s: Fraction
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choose(Step):
+    """The chosen options, in the order chosen; each option is a list of steps."""
+
+    picked: tuple[tuple[Step, ...], ...]
+    pick: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Sound(Step):
     """An audio file played in full, then `after` seconds of silence."""
 
@@ -196,6 +216,7 @@ class Session:
     title: str
     description: str
     author: str
+    kind: str
     language: str
     album: str
     genre: str

@@ -27,6 +27,7 @@ from .kinds import (
     Invalid,
     Kind,
     Level,
+    ListOf,
     Number,
     Obj,
     Text,
@@ -42,6 +43,8 @@ BELLS = ("bowl", "chime", "soft")
 CUES = ("both", "voice", "tone", "none")
 WAVES = ("sine", "triangle", "soft-square")
 VOWELS = ("mm", "oo", "ah")
+RHYTHMS = ("drum", "heartbeat", "shaker", "tick", "sway")
+KINDS = ("breathing", "sound", "movement", "visualization", "awareness", "writing", "other")
 FORMATS = ("mp3", "wav", "ogg", "flac")
 CODECS = ("vorbis", "opus")
 
@@ -316,9 +319,58 @@ REPEAT = Obj({
     "steps": Field(STEPS, required=True),
 }, "steps played several times over")
 
+RHYTHM = Obj({
+    "bpm": Field(Number("beats per minute", minimum=20, maximum=200), default=60.0),
+    "duration": Field(Duration(positive=True), required=True),
+    "style": Field(Choice(RHYTHMS, "drum, heartbeat, shaker, tick (a metronome) or sway (a soft "
+                                   "swell from side to side, to rock with)"), default="drum"),
+    "level": Field(Level(), default=-18.0),
+    "fade_in": Field(FADE, default=Fraction(2)),
+    "fade_out": Field(FADE, default=Fraction(3)),
+}, "a steady synthesized rhythm to move, rock or breathe with")
+
+CHOOSE_OPTIONS = ListOf(STEPS, "the options: each a list of steps", min_items=1, max_items=100)
+CHOOSE_FIELDS = Obj({
+    "pick": Field(Text("all, or the numbers of the options to play, like 1,3,4 (in that "
+                       "order); usually a {placeholder}"), default="all"),
+    "options": Field(CHOOSE_OPTIONS, required=True),
+}, "play some of several options, chosen by number (for example with --set)")
+
+
+def _parse_choose(node: yaml.Node, path: str, ctx: Context) -> Any:
+    values = CHOOSE_FIELDS.parse(node, path, ctx)
+    if isinstance(values, Invalid) or isinstance(values["options"], Invalid):
+        return values
+    options, pick = values["options"], values["pick"]
+    if isinstance(pick, Invalid):
+        return values
+    pick_node = next((v for k, v in node.value if getattr(k, "value", None) == "pick"), node)
+    try:
+        values["chosen"] = parse_pick(pick, len(options))
+    except ValueError as exc:
+        return ctx.error(pick_node, f"{path}.pick", str(exc))
+    return values
+
+
+def parse_pick(text: str, count: int) -> list[int]:
+    """`all` → every option; `1,3,4` → those (1-based), in that order."""
+    if text.strip().lower() == "all":
+        return list(range(count))
+    chosen = []
+    for part in text.replace(" ", "").split(","):
+        if not part.isdigit() or not 1 <= int(part) <= count:
+            raise ValueError(f"'{text}' is not 'all' or option numbers between 1 and {count} "
+                             "separated by commas, like 1,3")
+        chosen.append(int(part) - 1)
+    return chosen
+
+
+CHOOSE = Custom(_parse_choose, CHOOSE_FIELDS.json_schema)
+
 STEP_KINDS: dict[str, Kind] = {
     "say": SAY, "pause": PAUSE, "breathe": BREATHE, "hum": HUM, "bell": BELL, "tone": TONE,
-    "sound": SOUND, "section": SECTION, "repeat": REPEAT, "at": AT,
+    "rhythm": RHYTHM, "sound": SOUND, "section": SECTION, "repeat": REPEAT, "choose": CHOOSE,
+    "at": AT,
 }
 
 
@@ -366,6 +418,8 @@ SESSION = Obj({
     "title": Field(Text("the session's title")),
     "description": Field(Text("what the session is for")),
     "author": Field(Text("written to the file's artist tag")),
+    "kind": Field(Choice(KINDS, "what sort of session it is (groups `audioguide list`)"),
+                  default="other"),
     "album": Field(Text("the album tag (default: audioguide)")),
     "genre": Field(Text("the genre tag (default: Meditation)")),
     "date": Field(Text("the date tag, like 2026 or 2026-11-29 (default: the day of the render)")),
