@@ -72,7 +72,8 @@ class _Reporter:
     nothing at all is drawn when stderr is not a terminal.
     """
 
-    LABELS = {"speech": "Speaking lines", "measure": "Measuring loudness", "render": "Rendering"}
+    LABELS = {"speech": "Speaking lines", "measure": "Measuring loudness", "render": "Rendering",
+              "mix": "Mixing"}
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -598,3 +599,81 @@ def devices() -> None:
                             "PipeWire) or an ALSA device available?")
     for device in found:
         click.echo(f"{device.index:>3}  {device.name}")
+
+
+@cli.group()
+def playlist() -> None:
+    """Comfort playlists: music, recordings and sessions in one list, or one mix.
+
+    \b
+    Example playlist.yaml:
+      playlist: Evening comfort
+      tracks:
+        - music/clair-de-lune.mp3
+        - {file: memos/goodnight.m4a, title: Goodnight from Mum}
+        - {session: humming, set: {minutes: 5}}
+        - {folder: music/comfort, shuffle: true, seed: 7}
+      crossfade: 4s
+    """
+
+
+@playlist.command(name="build")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The .m3u8 to write (default: beside FILE, same name).")
+@click.option("--mix", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.mp3",
+              help="Also write one continuous file of every track.")
+@click.option("--absolute", is_flag=True, help="Absolute paths in the .m3u8.")
+@click.option("--skip-missing", is_flag=True,
+              help="Leave out missing or unreadable files (with a warning) instead of failing.")
+@click.option("-p", "--mkdir", "make_folder", is_flag=True, help="Create missing folders.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def playlist_build(file: Path, output: Path | None, mix: Path | None, absolute: bool,
+                   skip_missing: bool, make_folder: bool, quiet: bool) -> None:
+    """Write FILE's tracks as an .m3u8 (sessions are rendered and kept beside it).
+
+    \b
+    Examples:
+      audioguide playlist build evening.yaml
+      audioguide playlist build evening.yaml --mix evening.mp3
+    """
+    from .pipeline import build_playlist
+
+    reporter = _Reporter(sys.stderr.isatty() and not quiet)
+    try:
+        result = build_playlist(file, output, mix, absolute=absolute, skip_missing=skip_missing,
+                                make_folder=make_folder, progress=reporter)
+    finally:
+        reporter.close()
+    for warning in result.warnings:
+        click.echo(f"warning: skipped: {warning}", err=True)
+    if not quiet:
+        total = result.mix_seconds or sum(track.seconds for track in result.tracks)
+        click.echo(f"{len(result.tracks)} tracks, {format_seconds(total)[:-4]}", err=True)
+    click.echo(str(result.m3u8))
+    if result.mix is not None:
+        click.echo(str(result.mix))
+
+
+@playlist.command(name="show")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def playlist_show(file: Path) -> None:
+    """List FILE's tracks with their lengths and the total; nothing is written.
+
+    \b
+    Example:
+      audioguide playlist show evening.yaml
+    """
+    from .pipeline import playlist_tracks
+
+    chosen, tracks, _ = playlist_tracks(file)
+    click.echo(f"{chosen.title}")
+    width = len(str(len(tracks)))
+    for number, track in enumerate(tracks, start=1):
+        kind = " (session)" if track.from_session else ""
+        click.echo(f"  {number:>{width}}. {format_seconds(track.seconds)[:-4]:>7}  "
+                   f"{track.label}{kind}")
+    joins = max(0, len(tracks) - 1)
+    total = sum(track.seconds for track in tracks) + joins * float(
+        chosen.gap_s - chosen.crossfade_s)
+    click.echo(f"  {len(tracks)} tracks, {format_seconds(total)[:-4]} in all")

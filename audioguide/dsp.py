@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -163,3 +164,21 @@ def sliding_min(values: np.ndarray, size: int) -> np.ndarray:
         span *= 2
     # current[i] = min over [i, i+span); two overlapping spans cover the window.
     return np.minimum(current[:count], current[size - span: size - span + count])
+
+
+def rechunk(blocks: Iterable[Audio], frames: int) -> Iterator[Audio]:
+    """The same audio in blocks of exactly `frames` (the last one may be shorter)."""
+    pending: list[Audio] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += len(block)
+        if held >= frames:
+            joined = np.concatenate(pending)
+            cut = held - held % frames
+            for start in range(0, cut, frames):
+                yield joined[start: start + frames]
+            rest = joined[cut:]
+            pending, held = ([rest] if len(rest) else []), len(rest)
+    if held:
+        yield np.concatenate(pending)

@@ -14,6 +14,7 @@ import subprocess
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -103,4 +104,21 @@ def measure_loudness(blocks: Iterable[Audio], sample_rate: int, channels: int,
         tail = stderr.strip().splitlines()[-1:] or [f"exit {code}"]
         raise AudioguideError(f"ffmpeg could not measure loudness: {tail[0]}; try --loudness "
                               "off, or set AUDIOGUIDE_FFMPEG to another ffmpeg")
+    return parse_summary(stderr)
+
+
+def measure_file_loudness(path: Path, true_peak: bool = False) -> Loudness:
+    """The loudness of an audio file, measured by ffmpeg reading the file itself."""
+    command = [find_ffmpeg().path, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
+               "-i", str(path), "-vn", "-map", "0:a:0",
+               "-af", f"ebur128=peak={'true' if true_peak else 'sample'}:framelog=verbose",
+               "-f", "null", "-"]
+    try:
+        result = subprocess.run(command, capture_output=True, check=False)
+    except OSError as exc:
+        raise AudioguideError(f"cannot run ffmpeg to measure {path.name}: {exc}") from exc
+    stderr = result.stderr.decode("utf-8", "replace")
+    if result.returncode != 0:
+        tail = stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]
+        raise AudioguideError(f"ffmpeg could not measure the loudness of {path.name}: {tail[0]}")
     return parse_summary(stderr)

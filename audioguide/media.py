@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +39,71 @@ def decode(path: Path, sample_rate: int, channels: int) -> Audio:
         raise MediaError(f"{path} has no audio in it")
     frames = data.size // channels
     return data[: frames * channels].reshape(frames, channels)
+
+
+AUDIO_SUFFIXES = (".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav", ".wave", ".m4a", ".aac",
+                  ".mp4", ".wma", ".aif", ".aiff", ".webm")
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file says about itself: its length and, if tagged, title and artist."""
+
+    seconds: float
+    title: str
+    artist: str
+
+
+def probe(path: Path) -> AudioInfo:
+    """Length and tags through mutagen (headers only); MediaError if it is not audio."""
+    try:
+        import mutagen
+
+        audio = mutagen.File(str(path), easy=True)
+    except (OSError, mutagen.MutagenError) as exc:
+        raise MediaError(f"cannot read {path.name}: {exc}") from exc
+    if audio is None or audio.info is None or not getattr(audio.info, "length", 0):
+        raise MediaError(f"{path.name} is not an audio file ffmpeg and mutagen recognise")
+
+    def first(key: str) -> str:
+        values = (audio.tags or {}).get(key) if audio.tags is not None else None
+        return str(values[0]).strip() if values else ""
+
+    return AudioInfo(float(audio.info.length), first("title"), first("artist"))
+
+
+def decode_stream(path: Path, sample_rate: int, channels: int,
+                  block_frames: int = 32768) -> Iterator[Audio]:
+    """Decode a file block by block (never the whole file in memory)."""
+    command = [find_ffmpeg().path, "-nostdin", "-v", "error", "-i", str(path),
+               "-vn", "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le",
+               "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise MediaError(f"cannot run ffmpeg to read {path}: {exc}") from exc
+    assert process.stdout is not None and process.stderr is not None
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()),  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
+    size = block_frames * channels * 4
+    produced = 0
+    try:
+        while True:
+            data = process.stdout.read(size)
+            if not data:
+                break
+            usable = len(data) - len(data) % (channels * 4)
+            if usable:
+                produced += usable
+                yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        reader.join(timeout=5)
+    if process.returncode != 0 or produced == 0:
+        detail = b"".join(errors).decode("utf-8", "replace").strip().splitlines()
+        reason = detail[-1] if detail else "no audio in it"
+        raise MediaError(f"cannot read {path}: {reason}; is it an audio file?")

@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date as date_type
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
 from .clips import ClipLibrary
-from .dsp import Audio
-from .errors import InputError, UnknownVoiceError
+from .dsp import Audio, rechunk
+from .errors import InputError, Issue, UnknownVoiceError
 from .export import ExportSettings, codec_for, export, format_for, write_text
-from .loudness import Loudness, measure_loudness
+from .loudness import Loudness, measure_file_loudness, measure_loudness
 from .play import Player, open_backend
-from .render import render_blocks
+from .playlist import (
+    Playlist,
+    SessionLength,
+    SessionRenderer,
+    Track,
+    load_playlist,
+    m3u8_text,
+    mix_blocks,
+    resolve_tracks,
+    track_gains,
+)
+from .render import Limiter, limit_stream, render_blocks
 from .script import Session, VoiceSpec, builtin_sessions, load_session
 from .tags import ChapterMark, Tags, chapters_sidecar
 from .timeline import CompileOptions, Timeline, compile_timeline, speech_requests
+from .units import db_to_gain
 from .voices import SpeechBank, SpeechCache
 
 #: progress(stage, done, total); stages are "speech" (lines made), "measure" (frames of
@@ -275,3 +287,99 @@ def builtin_catalogue(progress: Progress | None = None) -> list[CatalogueEntry]:
             entries.append(CatalogueEntry(builtin.name, session.title, session.kind,
                                           session.description, prepared.timeline.seconds))
     return entries
+
+
+@dataclass(frozen=True)
+class PlaylistResult:
+    """What `playlist build` made."""
+
+    playlist: Playlist
+    tracks: list[Track]
+    warnings: list[Issue]
+    m3u8: Path | None
+    mix: Path | None
+    mix_seconds: float = 0.0
+    chapters: tuple[ChapterMark, ...] = ()
+
+
+def _session_renderer(options: RenderOptions, target_lufs: float | None,
+                      progress: Progress | None) -> SessionRenderer:
+    def render(script: Path, variables: dict[str, str], target: Path) -> Path:
+        run = replace(options, variables={**options.variables, **variables})
+        export_options = ExportOptions(loudness_lufs=target_lufs, make_folder=True)
+        return render_file(script, target, run, export_options, progress).path
+    return render
+
+
+def _session_length(options: RenderOptions) -> SessionLength:
+    def length(script: Path, variables: dict[str, str]) -> tuple[float, str]:
+        run = replace(options, variables={**options.variables, **variables})
+        with prepare(script, run) as prepared:
+            return prepared.timeline.seconds, prepared.session.title
+    return length
+
+
+def playlist_tracks(path: Path, options: RenderOptions | None = None, *,
+                    sessions_into: Path | None = None, skip_missing: bool = False,
+                    progress: Progress | None = None) -> tuple[Playlist, list[Track], list[Issue]]:
+    """Load a playlist and resolve its tracks; sessions are rendered into `sessions_into`
+    (or, without it, only compiled for their length)."""
+    options = options or RenderOptions()
+    playlist = load_playlist(path)
+    render = (_session_renderer(options, playlist.loudness_lufs, progress)
+              if sessions_into is not None else None)
+    tracks, warnings = resolve_tracks(
+        playlist, render=render, length=_session_length(options),
+        session_folder=sessions_into or path.parent, skip_missing=skip_missing)
+    return playlist, tracks, warnings
+
+
+def build_playlist(path: Path, m3u8: Path | None = None, mix: Path | None = None, *,
+                   absolute: bool = False, skip_missing: bool = False,
+                   options: RenderOptions | None = None, make_folder: bool = False,
+                   progress: Progress | None = None) -> PlaylistResult:
+    """Write the playlist's M3U8 (and, with `mix`, one continuous file of all its tracks)."""
+    m3u8 = m3u8 or path.with_suffix(".m3u8")
+    playlist, tracks, warnings = playlist_tracks(
+        path, options, sessions_into=m3u8.parent / f"{m3u8.stem}-sessions",
+        skip_missing=skip_missing, progress=progress)
+    if not tracks:
+        raise InputError(f"{path}: no playable tracks")
+    write_text(m3u8, m3u8_text(playlist, tracks, m3u8, absolute), make_folder)
+    if mix is None:
+        return PlaylistResult(playlist, tracks, warnings, m3u8, None)
+    chapters: list[ChapterMark] = []
+    seconds = write_mix(playlist, tracks, mix, chapters, make_folder, progress)
+    return PlaylistResult(playlist, tracks, warnings, m3u8, mix, seconds, tuple(chapters))
+
+
+def write_mix(playlist: Playlist, tracks: list[Track], output: Path,
+              chapters: list[ChapterMark], make_folder: bool = False,
+              progress: Progress | None = None, sample_rate: int = 44100,
+              channels: int = 2) -> float:
+    """One file: every track loudness-matched, joined by the gap or crossfade, a chapter each."""
+    fmt = format_for(output, None)
+    gains = track_gains(tracks, playlist.loudness_lufs,
+                        lambda file: measure_file_loudness(file).integrated_lufs)
+    total = int(sum(track.seconds for track in tracks) * sample_rate)
+    frames_done = [0]
+
+    def counted(blocks: Iterator[Audio]) -> Iterator[Audio]:
+        for block in blocks:
+            frames_done[0] += len(block)
+            if progress:
+                progress("mix", min(frames_done[0], total), total)
+            yield block
+
+    joined = mix_blocks(tracks, sample_rate, channels, gap_s=playlist.gap_s,
+                        crossfade_s=playlist.crossfade_s, gains_db=gains, chapters=chapters)
+    limiter = (Limiter(sample_rate, db_to_gain(LIMITER_CEILING_DBTP), true_peak=True)
+               if playlist.loudness_lufs is not None else Limiter(sample_rate))
+    blocks = counted(limit_stream(rechunk(joined, 32768), limiter, channels))
+    tags = Tags(title=playlist.title, artist=playlist.author or "audioguide",
+                album=playlist.title, genre="Meditation", comment=playlist.description,
+                date=render_date(), source=playlist.path.name,
+                encoder=f"audioguide {__version__}")
+    export(blocks, output, ExportSettings(fmt, sample_rate, channels, tags, chapters),
+           make_folder)
+    return frames_done[0] / sample_rate

@@ -268,25 +268,34 @@ def render_blocks(timeline: Timeline, library: ClipLibrary, *,
     `gain_db` is applied to the whole mix (loudness normalisation). The limiter then
     holds sample peaks at -1 dBFS, or, given `true_peak_ceiling_db`, true peaks at that.
     """
-    if true_peak_ceiling_db is not None:
-        limiter: Limiter | None = Limiter(timeline.sample_rate, db_to_gain(true_peak_ceiling_db),
-                                          true_peak=True)
-    else:
-        limiter = Limiter(timeline.sample_rate) if limit else None
-    done = 0
-    total = timeline.length
     mixed = mix_blocks(timeline, library, block_frames)
     if gain_db:
         factor = np.float32(db_to_gain(gain_db))
         mixed = (block * factor for block in mixed)
-    current = next(mixed, None)
-    while current is not None:
-        following = next(mixed, None)
-        upcoming = following if following is not None else np.zeros((0, timeline.channels),
-                                                                     dtype=np.float32)
-        out = limiter.process(current, upcoming) if limiter else current
-        done += len(out)
+    limiter = None
+    if true_peak_ceiling_db is not None:
+        limiter = Limiter(timeline.sample_rate, db_to_gain(true_peak_ceiling_db),
+                          true_peak=True)
+    elif limit:
+        limiter = Limiter(timeline.sample_rate)
+    done = 0
+    for block in limit_stream(mixed, limiter, timeline.channels):
+        done += len(block)
         if progress:
-            progress(done, total)
-        yield out
+            progress(done, timeline.length)
+        yield block
+
+
+def limit_stream(blocks: Iterator[Audio], limiter: Limiter | None,
+                 channels: int) -> Iterator[Audio]:
+    """Pass blocks through a limiter, giving it each block's successor as look-ahead."""
+    current = next(blocks, None)
+    while current is not None:
+        following = next(blocks, None)
+        if limiter is None:
+            yield current
+        else:
+            upcoming = following if following is not None else np.zeros((0, channels),
+                                                                         dtype=np.float32)
+            yield limiter.process(current, upcoming)
         current = following

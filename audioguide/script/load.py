@@ -88,6 +88,11 @@ def load_session(source: str | Path, overrides: Mapping[str, str] | None = None)
     return parse_session(data, path=path, overrides=overrides)
 
 
+def read_text(path: Path) -> str:
+    """A YAML file's text: size-checked and decoded as UTF-8 (ScriptError otherwise)."""
+    return _decode(_read(path), str(path))
+
+
 def _read(path: Path) -> bytes:
     try:
         size = path.stat().st_size
