@@ -56,12 +56,15 @@ class AudioInfo:
 
 def probe(path: Path) -> AudioInfo:
     """Length and tags through mutagen (headers only); MediaError if it is not audio."""
-    try:
-        import mutagen
+    import mutagen
 
+    try:
         audio = mutagen.File(str(path), easy=True)
-    except (OSError, mutagen.MutagenError) as exc:
-        raise MediaError(f"cannot read {path.name}: {exc}") from exc
+    except OSError as exc:
+        raise MediaError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+    except mutagen.MutagenError as exc:
+        raise MediaError(f"{path.name} is not an audio file ffmpeg and mutagen recognise "
+                         f"({exc})") from exc
     if audio is None or audio.info is None or not getattr(audio.info, "length", 0):
         raise MediaError(f"{path.name} is not an audio file ffmpeg and mutagen recognise")
 
