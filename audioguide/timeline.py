@@ -391,15 +391,17 @@ class _Compiler:
         length = self.sample(self.now + step.seconds) - self.sample(self.now)
         self.place(Rhythm(round(step.bpm, 6), step.style), self.now, length, step.level_db,
                    "rhythm", step.where, fade_in=step.fade_in_s, fade_out=step.fade_out_s)
-        self.now += step.seconds
-        return f"{step.style} at {step.bpm:g} bpm"
+        if not step.under:
+            self.now += step.seconds
+        return f"{step.style} at {step.bpm:g} bpm" + _under(step.under, step.seconds)
 
     def step_hum(self, step: Hum) -> str:
         length = self.sample(self.now + step.seconds) - self.sample(self.now)
         self.place(HumDrone(round(step.hz, 6), step.vowel), self.now, length, step.level_db,
                    "hum", step.where, fade_in=step.fade_in_s, fade_out=step.fade_out_s)
-        self.now += step.seconds
-        return f"hum {step.hz:.1f} Hz ({step.vowel})"
+        if not step.under:
+            self.now += step.seconds
+        return f"hum {step.hz:.1f} Hz ({step.vowel})" + _under(step.under, step.seconds)
 
     def step_tone(self, step: Tone) -> str:
         if step.beat_hz and self.channels < 2:
@@ -409,8 +411,10 @@ class _Compiler:
         self.place(SteadyTone(round(step.hz, 6), step.wave, beat), self.now, length,
                    step.level_db, "tone", step.where, fade_in=step.fade_in_s,
                    fade_out=step.fade_out_s)
-        self.now += step.seconds
-        return f"{step.wave} {step.hz:.1f} Hz" + (f", {beat:g} Hz beat" if beat else "")
+        if not step.under:
+            self.now += step.seconds
+        return (f"{step.wave} {step.hz:.1f} Hz" + (f", {beat:g} Hz beat" if beat else "")
+                + _under(step.under, step.seconds))
 
     def step_bell(self, step: Bell) -> str:
         source: Hashable = FileClip(step.file) if step.file else BellStrike(step.kind)
@@ -459,7 +463,9 @@ class _Compiler:
         self.phases = tuple(pacer)
         if step.cue in ("tone", "both"):
             total = self.sample(self.now) - self.sample(begin)
-            self.place(PacerTone(tuple(pacer)), begin, total, step.level_db, "pacer",
+            tone = (PacerTone.around(tuple(pacer), step.hum.hz) if step.hum is not None
+                    else PacerTone(tuple(pacer)))
+            self.place(tone, begin, total, step.level_db, "pacer",
                        step.where, fade_in=PACER_FADE_IN_S, fade_out=PACER_FADE_OUT_S)
         self._breathing_warnings(step, patterns, cycles)
         cycle = patterns[0].cycle_seconds
@@ -551,6 +557,10 @@ class _Compiler:
                 duck=tuple((a, b) for a, b in duck if b > start and a < end),
                 attack=self.sample(DUCK_ATTACK_S), release=self.sample(DUCK_RELEASE_S)))
         return tuple(tracks)
+
+
+def _under(under: bool, seconds: Fraction) -> str:
+    return f", for {format_seconds(seconds)} under what follows" if under else ""
 
 
 def _merge_spans(spans: list[tuple[int, int]], join_gap: int) -> tuple[tuple[int, int], ...]:

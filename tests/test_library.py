@@ -1,4 +1,4 @@
-"""Every built-in session: valid, complete, of its stated length, and rendered with the real voice."""
+"""Every built-in session: valid, complete, of its stated length, rendered with the real voice."""
 
 import re
 

@@ -166,9 +166,11 @@ def test_a_section_can_change_the_bed(write_script: WriteScript) -> None:
     brown, ocean = timeline.beds  # type: ignore[attr-defined]
     assert brown.source.kind == "brown" and ocean.source.kind == "ocean"
     assert (brown.start, brown.end) == (0, 12 * 44100)           # fades out under "Two"
-    # The ocean fades out over its default 8 s under "Three", which has no bed.
-    assert (ocean.start, ocean.end) == (10 * 44100, 28 * 44100)
-    assert np.all(audio[28 * 44100:] == 0) and len(audio) == 30 * 44100
+    # The ocean takes what it does not say from the session's bed (level -20 dB is its
+    # own; the 2 s fade-out is inherited) and fades out under "Three", which has none.
+    assert (ocean.start, ocean.end) == (10 * 44100, 22 * 44100)
+    assert ocean.level_db == -20 and ocean.fade_out == 2 * 44100
+    assert np.all(audio[22 * 44100:] == 0) and len(audio) == 30 * 44100
     assert np.sqrt(np.mean(audio[15 * 44100: 19 * 44100] ** 2)) > 0.02
     assert [c.title for c in timeline.chapters] == ["One", "Two", "Three"]  # type: ignore[attr-defined]
 
@@ -227,3 +229,33 @@ def test_every_rhythm_style_sounds_and_stays_in_range(style: str,
     middle = audio[2 * 44100: 4 * 44100]
     assert np.sqrt(np.mean(middle**2)) > 0.0005
     assert np.max(np.abs(audio)) < 1.0
+
+
+def test_sounds_can_play_under_what_follows(write_script: WriteScript) -> None:
+    path = write_script("""
+        voice: {engine: draft}
+        steps:
+          - rhythm: {bpm: 40, duration: 10s, style: sway, under: true}
+          - say: Keep rocking while I speak.
+          - pause: 2s
+          - hum: {note: A2, duration: 4s, under: true}
+          - tone: {hz: 300, duration: 1s}
+    """)
+    _, timeline = render_array(path)
+    clips = {clip.kind: clip for clip in timeline.clips}  # type: ignore[attr-defined]
+    rhythm, say, hum, tone = (clips[kind] for kind in ("rhythm", "say", "hum", "tone"))
+    assert rhythm.start == 0 and say.start == 0          # the voice starts with the rhythm
+    assert rhythm.length == 10 * 44100
+    assert hum.start == tone.start == say.end + 3 * 44100  # the 1 s gap and the pause
+    assert timeline.length == 10 * 44100                # the rhythm outlasts the steps
+    assert timeline.items[0].detail == "sway at 40 bpm, for 0:10.000 under what follows"
+
+
+def test_humming_keeps_the_pacing_tone_in_tune(write_script: WriteScript) -> None:
+    path = write_script("""
+        steps:
+          - breathe: {pattern: [4, 6], cycles: 1, cue: tone, hum: A2}
+    """)
+    _, timeline = render_array(path)
+    (pacer,) = [c for c in timeline.clips if c.kind == "pacer"]  # type: ignore[attr-defined]
+    assert (pacer.source.low_hz, pacer.source.high_hz) == (220.0, 330.0)  # A3 up to E4

@@ -206,7 +206,7 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context,
         gap_s=voice_values["gap"],
         bed=bed,
         output=output,
-        steps=_build_steps(values["steps"], ctx.file),
+        steps=_build_steps(values["steps"], ctx.file, values["bed"]),
         variables=MappingProxyType(dict(ctx.variables)),
     )
 
@@ -224,15 +224,17 @@ def _defaults_of(key: str) -> dict[str, Any]:
     return {name: spec.default for name, spec in kind.fields.items()}  # type: ignore[attr-defined]
 
 
-def _build_steps(raw: list[tuple[str, Any, int, int, str]], file: str) -> tuple[Step, ...]:
+def _build_steps(raw: list[tuple[str, Any, int, int, str]], file: str,
+                 session_bed: dict[str, Any] | None) -> tuple[Step, ...]:
     steps: list[Step] = []
     for kind, value, line, column, key_path in raw:
         where = Location(file, line, column, key_path)
-        steps.append(_build_step(kind, value, where, file))
+        steps.append(_build_step(kind, value, where, file, session_bed))
     return tuple(steps)
 
 
-def _build_step(kind: str, v: Any, where: Location, file: str) -> Step:
+def _build_step(kind: str, v: Any, where: Location, file: str,
+                session_bed: dict[str, Any] | None) -> Step:
     if kind == "say":
         return Say(where=where, text=v["text"], after_s=v["after"],
                    voice=VoiceSpec(engine=v["engine"], voice_id=v["voice"], rate_wpm=v["rate"],
@@ -256,28 +258,33 @@ def _build_step(kind: str, v: Any, where: Location, file: str) -> Step:
     if kind == "hum":
         return Hum(where=where, hz=v["hz"] or v["note"], seconds=v["duration"],
                    level_db=v["level"], fade_in_s=v["fade_in"], fade_out_s=v["fade_out"],
-                   vowel=v["vowel"])
+                   vowel=v["vowel"], under=v["under"])
     if kind == "bell":
         return Bell(where=where, kind=v["kind"], count=v["count"], gap_s=v["gap"],
                     level_db=v["level"], file=v["file"])
     if kind == "tone":
         return Tone(where=where, hz=v["hz"] or v["note"], seconds=v["duration"],
                     level_db=v["level"], wave=v["wave"], fade_in_s=v["fade_in"],
-                    fade_out_s=v["fade_out"], beat_hz=float(v["beat"]))
+                    fade_out_s=v["fade_out"], beat_hz=float(v["beat"]), under=v["under"])
     if kind == "sound":
         return Sound(where=where, file=v["file"], level_db=v["level"], fade_in_s=v["fade_in"],
                      fade_out_s=v["fade_out"], after_s=v["after"])
     if kind == "section":
         bed = v["bed"]
+        if isinstance(bed, dict):
+            base = session_bed or _defaults_of("bed")
+            bed = {key: value if value is not None else base[key] for key, value in bed.items()}
         return Section(where=where, title=v["title"], changes_bed=bed is not None,
                        bed=_build_bed(bed) if isinstance(bed, dict) else None)
     if kind == "repeat":
-        return Repeat(where=where, times=v["times"], steps=_build_steps(v["steps"], file))
+        return Repeat(where=where, times=v["times"],
+                      steps=_build_steps(v["steps"], file, session_bed))
     if kind == "rhythm":
         return Rhythm(where=where, bpm=float(v["bpm"]), seconds=v["duration"], style=v["style"],
-                      level_db=v["level"], fade_in_s=v["fade_in"], fade_out_s=v["fade_out"])
+                      level_db=v["level"], fade_in_s=v["fade_in"], fade_out_s=v["fade_out"],
+                      under=v["under"])
     if kind == "choose":
-        options = [_build_steps(option, file) for option in v["options"]]
+        options = [_build_steps(option, file, session_bed) for option in v["options"]]
         return Choose(where=where, picked=tuple(options[i] for i in v["chosen"]),
                       pick=v["pick"])
     raise AssertionError(f"unhandled step kind {kind}")

@@ -126,6 +126,7 @@ class Hum(Step):
     fade_in_s: Fraction
     fade_out_s: Fraction
     vowel: str
+    under: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,6 +151,7 @@ class Tone(Step):
     fade_in_s: Fraction
     fade_out_s: Fraction
     beat_hz: float
+    under: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +164,7 @@ class Rhythm(Step):
     level_db: float
     fade_in_s: Fraction
     fade_out_s: Fraction
+    under: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ from .kinds import (
     Duration,
     Field,
     FilePath,
+    Flag,
     Frequency,
     Invalid,
     Kind,
@@ -148,6 +149,9 @@ BED = Obj({
     "fade_in": Field(FADE, default=Fraction(5)),
     "fade_out": Field(FADE, default=Fraction(8)),
 }, "a soft background sound under the whole session", shorthand="sound")
+#: A section's bed: what it leaves out comes from the session's bed (then the defaults).
+SECTION_BED = Obj({key: Field(spec.kind, spec.required, None) for key, spec in BED.fields.items()},
+                  "the bed from here on; unset keys as in the session's bed", shorthand="sound")
 
 
 # --- steps ---------------------------------------------------------------------------
@@ -223,6 +227,8 @@ HUM = Obj({
     "fade_in": Field(FADE, default=Fraction(2)),
     "fade_out": Field(FADE, default=Fraction(3)),
     "vowel": Field(Choice(VOWELS, "the vowel colour of the hum"), default="mm"),
+    "under": Field(Flag("play under the steps that follow (the next step starts at once)"),
+                   default=False),
 }, "a warm humming drone to hum along with", one_of=[("note", "hz")])
 
 BELL = Obj({
@@ -245,6 +251,8 @@ TONE = Obj({
     "fade_out": Field(FADE, default=Fraction(1)),
     "beat": Field(Number("binaural beat in Hz between left and right (needs stereo)",
                          minimum=0, maximum=40), default=0.0),
+    "under": Field(Flag("play under the steps that follow (the next step starts at once)"),
+                   default=False),
 }, "a steady tone", one_of=[("note", "hz")])
 
 SOUND = Obj({
@@ -262,7 +270,7 @@ NO_BED = "none"
 def _parse_section_bed(node: yaml.Node, path: str, ctx: Context) -> Any:
     if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() in (NO_BED, "off"):
         return NO_BED
-    return BED.parse(node, path, ctx)
+    return SECTION_BED.parse(node, path, ctx)
 
 
 SECTION = Obj({
@@ -327,6 +335,8 @@ RHYTHM = Obj({
     "level": Field(Level(), default=-18.0),
     "fade_in": Field(FADE, default=Fraction(2)),
     "fade_out": Field(FADE, default=Fraction(3)),
+    "under": Field(Flag("play under the steps that follow (the next step starts at once)"),
+                   default=False),
 }, "a steady synthesized rhythm to move, rock or breathe with")
 
 CHOOSE_OPTIONS = ListOf(STEPS, "the options: each a list of steps", min_items=1, max_items=100)

@@ -54,17 +54,18 @@ PACER_HIGH_HZ = 293.66   # D4, a fifth above
 PACER_TOP_HZ = 329.63    # E4, for a top-up inhale
 
 
-def _pacer_pitches(kinds: tuple[str, ...]) -> list[tuple[float, float]]:
+def _pacer_pitches(kinds: tuple[str, ...], low: float, high: float,
+                   top: float) -> list[tuple[float, float]]:
     """(start Hz, end Hz) for each phase: up on inhales, level on holds, down on exhales."""
     pitches = []
-    now = PACER_LOW_HZ
+    now = low
     for kind in kinds:
         if kind == "inhale":
-            target = PACER_HIGH_HZ
+            target = high
         elif kind == "top_up":
-            target = PACER_TOP_HZ
+            target = top
         elif kind == "exhale":
-            target = PACER_LOW_HZ
+            target = low
         else:
             target = now
         pitches.append((now, target))
@@ -83,7 +84,18 @@ class PacerTone:
     """
 
     phases: tuple[tuple[str, int], ...]
+    low_hz: float = PACER_LOW_HZ
+    high_hz: float = PACER_HIGH_HZ
+    top_hz: float = PACER_TOP_HZ
     channels = 1
+
+    @classmethod
+    def around(cls, phases: tuple[tuple[str, int], ...], drone_hz: float) -> PacerTone:
+        """A pacer in tune with a drone: from its octave up to the fifth above that."""
+        low = drone_hz * 2
+        while low > 400:
+            low /= 2
+        return cls(phases, round(low, 4), round(low * 1.5, 4), round(low * 1.5 * 9 / 8, 4))
 
     def frames(self, sample_rate: int) -> int:
         """The whole breathe step."""
@@ -97,7 +109,8 @@ class PacerTone:
     def render(self, sample_rate: int, start: int, frames: int) -> Audio:
         """Samples `start .. start+frames`."""
         if sample_rate not in self._plans:
-            self._plans[sample_rate] = _pacer_plan(self.phases, sample_rate)
+            self._plans[sample_rate] = _pacer_plan(self.phases, sample_rate, self.low_hz,
+                                                   self.high_hz, self.top_hz)
         starts, pitches, phases0 = self._plans[sample_rate]
         out = np.zeros(frames, dtype=np.float64)
         first = max(0, int(np.searchsorted(starts, start, side="right")) - 1)
@@ -123,10 +136,10 @@ class PacerTone:
         return (out / 1.23).astype(np.float32)
 
 
-def _pacer_plan(phases: tuple[tuple[str, int], ...], sample_rate: int
-                ) -> tuple[np.ndarray, list[tuple[float, float]], list[float]]:
+def _pacer_plan(phases: tuple[tuple[str, int], ...], sample_rate: int, low: float, high: float,
+                top: float) -> tuple[np.ndarray, list[tuple[float, float]], list[float]]:
     """Start frame, pitches and starting phase (radians) of every phase of a pacer."""
-    pitches = _pacer_pitches(tuple(kind for kind, _ in phases))
+    pitches = _pacer_pitches(tuple(kind for kind, _ in phases), low, high, top)
     starts = np.zeros(len(phases), dtype=np.int64)
     phases0 = []
     position, phase = 0, 0.0

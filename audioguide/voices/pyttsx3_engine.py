@@ -44,6 +44,14 @@ class _Timeout(Exception):
     pass
 
 
+class _SilentResult(VoiceError):
+    """The engine answered with an empty or silent file."""
+
+
+#: How many more times a line that came back silent is tried.
+SILENT_RETRIES = 2
+
+
 class _Worker:
     """One worker process and the threads that read its output."""
 
@@ -198,7 +206,22 @@ class Pyttsx3Engine:
         raise AssertionError("unreachable")
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Speech:
-        """Speak one line to a temporary WAV file, check it, and return the samples."""
+        """Speak one line, check what came back, and say it again if it came back silent.
+
+        Under load pyttsx3's eSpeak driver now and then ends an utterance with a file
+        of silence (seen once in a few hundred lines on a busy machine); a second try
+        gives the line.
+        """
+        for attempt in range(1, SILENT_RETRIES + 2):
+            try:
+                return self._synthesize_once(text, settings)
+            except _SilentResult:
+                if attempt > SILENT_RETRIES:
+                    raise
+                log.debug("pyttsx3 returned silence for %r; trying again", text[:40])
+        raise AssertionError("unreachable")
+
+    def _synthesize_once(self, text: str, settings: VoiceSettings) -> Speech:
         handle, path = tempfile.mkstemp(suffix=".wav", dir=self._tmp)
         os.close(handle)
         try:
@@ -247,7 +270,7 @@ def _read_checked(path: str, text: str, settings: VoiceSettings) -> Speech:
             frames = wav.readframes(wav.getnframes())
     except (wave.Error, EOFError, OSError) as exc:
         reason = str(exc) or "the file is empty"
-        raise VoiceError(f"pyttsx3 wrote no readable audio for {text[:60]!r} ({reason}); "
+        raise _SilentResult(f"pyttsx3 wrote no readable audio for {text[:60]!r} ({reason}); "
                          "try again, or check `audioguide voices`") from None
     if width != 2 or rate <= 0:
         raise VoiceError(f"pyttsx3 wrote {width * 8}-bit audio at {rate} Hz; expected 16-bit PCM")
@@ -257,7 +280,7 @@ def _read_checked(path: str, text: str, settings: VoiceSettings) -> Speech:
     seconds = len(samples) / rate
     loud = np.count_nonzero(np.abs(samples) > 0.01) / rate
     if loud < 0.05:
-        raise VoiceError(f"pyttsx3 returned silence for {text[:60]!r}; does the line have words "
+        raise _SilentResult(f"pyttsx3 returned silence for {text[:60]!r}; does the line have words "
                          f"the voice '{settings.voice_id or 'default'}' can say?")
     words = max(1, len(text.split()))
     expected = words * 60.0 / settings.rate_wpm
