@@ -507,8 +507,12 @@ def _play(script: str | Session, options: RenderOptions, backend: str, device: s
           speed: int) -> None:
     """Compile (with a progress bar for new speech) and play live; exit 130 after Ctrl-C."""
     from .pipeline import live_player
+    from .playlist import is_playlist
     from .tui import run_live
 
+    if isinstance(script, str) and Path(script).is_file() and is_playlist(Path(script)):
+        _play_playlist(Path(script), backend, device)
+        return
     reporter = _Reporter(sys.stderr.isatty())
     try:
         prepared = prepare(script, options, reporter)
@@ -522,16 +526,31 @@ def _play(script: str | Session, options: RenderOptions, backend: str, device: s
         sys.exit(code)
 
 
+def _play_playlist(path: Path, backend: str, device: str | None) -> None:
+    from .pipeline import live_playlist
+    from .tui import run_live
+
+    reporter = _Reporter(sys.stderr.isatty())
+    try:
+        live = live_playlist(path, backend, device, reporter)
+    finally:
+        reporter.close()
+    code = run_live(live.player, live.title, navigate=live.navigate)
+    if code:
+        sys.exit(code)
+
+
 @cli.command()
 @click.argument("script")
 @_playback_options
 @_script_options
 def play(script: str, device: str | None, backend: str, speed: int,
          **script_options: Any) -> None:
-    """Play SCRIPT (a file or a built-in name) live, with a display that follows the sound.
+    """Play SCRIPT (a file, a built-in name, or a playlist) live, following the sound.
 
     Keys: space pauses and resumes, q or Esc ends with a short fade, + and - change
-    the volume, Ctrl-C stops at once (with a fade).
+    the volume, n and p go to the next and previous track of a playlist, Ctrl-C stops
+    at once (with a fade).
 
     \b
     Examples:

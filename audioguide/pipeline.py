@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -29,10 +30,18 @@ from .playlist import (
 )
 from .render import Limiter, limit_stream, render_blocks
 from .script import Session, VoiceSpec, builtin_sessions, load_session
+from .script.model import Location
 from .tags import ChapterMark, Tags, chapters_sidecar
-from .timeline import CompileOptions, Timeline, compile_timeline, speech_requests
+from .timeline import (
+    Chapter,
+    CompileOptions,
+    Item,
+    Timeline,
+    compile_timeline,
+    speech_requests,
+)
 from .units import db_to_gain
-from .voices import SpeechBank, SpeechCache
+from .voices import SpeechBank, SpeechCache, default_cache_dir
 
 #: progress(stage, done, total); stages are "speech" (lines made), "measure" (frames of
 #: the loudness pass) and "render" (frames).
@@ -383,3 +392,75 @@ def write_mix(playlist: Playlist, tracks: list[Track], output: Path,
     export(blocks, output, ExportSettings(fmt, sample_rate, channels, tags, chapters),
            make_folder)
     return frames_done[0] / sample_rate
+
+
+@dataclass
+class LivePlaylist:
+    """A playlist ready to play live: the player, and how to move between tracks."""
+
+    player: Player
+    title: str
+    tracks: list[Track]
+    starts: list[int]   # each track's first frame in the joined stream (from their lengths)
+    _blocks_from: Callable[[int], Iterator[Audio]]
+    _target: int | None = None
+
+    def current(self) -> int:
+        """The index of the track being heard (or, just after a jump, about to be)."""
+        if self._target is not None and not self.player.hearing_latest():
+            return self._target
+        self._target = None
+        heard = self.player.position()
+        return max(0, bisect.bisect_right(self.starts, heard) - 1)
+
+    def navigate(self, step: int) -> bool:
+        """Next (+1) or previous (-1) track; previous restarts a track more than 3 s in.
+        Returns False past the last track."""
+        index = self.current()
+        if step < 0 and self.player.position() - self.starts[index] > 3 * self.player.rate:
+            target = index
+        else:
+            target = index + step
+        if target >= len(self.tracks):
+            return False
+        target = max(0, target)
+        self.player.jump(self.starts[target], self._blocks_from(target))
+        self._target = target
+        return True
+
+
+def live_playlist(path: Path, backend: str = "miniaudio", device: str | None = None,
+                  progress: Progress | None = None, sample_rate: int = 44100,
+                  channels: int = 2) -> LivePlaylist:
+    """Resolve a playlist (sessions rendered into the cache) and make a player for it.
+
+    Played live, tracks are not loudness-matched (that needs a pass over every file
+    first); a limiter still keeps peaks under -1 dBFS.
+    """
+    sessions = default_cache_dir() / "playlist-sessions"
+    playlist, tracks, _ = playlist_tracks(path, sessions_into=sessions, progress=progress)
+    if not tracks:
+        raise InputError(f"{path}: no playable tracks")
+    join = int(float(playlist.gap_s - playlist.crossfade_s) * sample_rate)
+    starts, at = [], 0
+    for track in tracks:
+        starts.append(at)
+        at += int(track.seconds * sample_rate) + join
+    length = at - join
+    chapters = tuple(Chapter(track.title, start, end) for track, start, end in
+                     zip(tracks, starts, starts[1:] + [length], strict=True))
+    location = Location(str(path), 1, 1, "tracks")
+    items = tuple(Item("track", chapter.start, chapter.end - chapter.start, location,
+                       track.label) for track, chapter in zip(tracks, chapters, strict=True))
+    timeline = Timeline(playlist.title, sample_rate, channels, length, (), (), chapters, items,
+                        ())
+
+    def blocks_from(index: int) -> Iterator[Audio]:
+        joined = mix_blocks(tracks[index:], sample_rate, channels, gap_s=playlist.gap_s,
+                            crossfade_s=playlist.crossfade_s,
+                            gains_db=[0.0] * (len(tracks) - index), chapters=[])
+        return limit_stream(rechunk(joined, 32768), Limiter(sample_rate), channels)
+
+    output = open_backend(backend, sample_rate, channels, device)
+    player = Player(timeline, blocks_from(0), output)
+    return LivePlaylist(player, playlist.title, tracks, starts, blocks_from)

@@ -275,6 +275,7 @@ class _Segment:
     frames: int
     session_start: int      # session frame heard at device_start
     moving: bool            # False while paused or waiting (the session does not advance)
+    generation: int = 0     # which jump() the audio came after
 
 
 class Player:
@@ -294,10 +295,12 @@ class Player:
         self.speed = max(1, int(speed))
         self.rate = timeline.sample_rate
         self.channels = timeline.channels
-        self._blocks = blocks
-        self._queue: queue.Queue[tuple[int, Audio] | None] = queue.Queue(
+        self._queue: queue.Queue[tuple[int, int | None, Audio]] = queue.Queue(
             maxsize=max(2, int(ahead_s * self.rate / 32768) + 1))
         self._current: tuple[int, Audio] | None = None
+        #: Bumped by jump(): audio queued before it is dropped.
+        self._generation = 0
+        self._reset = False
         self._offset = 0
         self._ended = False
         self._segments: deque[_Segment] = deque()
@@ -308,24 +311,43 @@ class Player:
         self._stopping = False
         self._faded_out = threading.Event()
         self._lock = threading.Lock()
-        self._producer = threading.Thread(target=self._produce, daemon=True)
+        self._producer = threading.Thread(target=self._produce, args=(blocks, 0, 0), daemon=True)
         self._error: BaseException | None = None
         self.underruns = 0
 
     # -- the producer ---------------------------------------------------------------------
-    def _produce(self) -> None:
-        position = 0
+    _END = np.zeros((0, 1), dtype=np.float32)
+
+    def _produce(self, blocks: Iterator[Audio], position: int, generation: int) -> None:
         try:
-            for index, block in enumerate(self._blocks):
-                if self._stopping:
-                    break
+            for index, block in enumerate(blocks):
+                if self._stopping or generation != self._generation:
+                    return
                 if index % self.speed == 0:
-                    self._queue.put((position, block))
+                    self._queue.put((generation, position, block))
                 position += len(block)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread by error()
             self._error = exc
         finally:
-            self._queue.put(None)
+            self._queue.put((generation, None, self._END))
+
+    def jump(self, session_start: int, blocks: Iterator[Audio]) -> None:
+        """Go on from another place: `blocks` is the audio from `session_start` on."""
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        self._reset = True
+        self._drain()
+        self._producer = threading.Thread(target=self._produce,
+                                          args=(blocks, session_start, generation), daemon=True)
+        self._producer.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
 
     def error(self) -> BaseException | None:
         """An exception the renderer raised while playing, if any."""
@@ -335,20 +357,24 @@ class Player:
     def _pull(self, frames: int) -> Audio:
         out = np.zeros((frames, self.channels), dtype=np.float32)
         filled = 0
+        if self._reset:
+            self._reset, self._current, self._ended = False, None, False
         session_at = self._position_of_next()
         moving = not self._paused and not self._ended
         if moving:
             while filled < frames:
                 if self._current is None:
                     try:
-                        self._current = self._queue.get_nowait()
+                        generation, start_at, queued = self._queue.get_nowait()
                     except queue.Empty:
                         self.underruns += filled == 0
                         break
-                    self._offset = 0
-                    if self._current is None:
+                    if generation != self._generation:
+                        continue  # audio from before a jump
+                    if start_at is None:
                         self._ended = True
                         break
+                    self._current, self._offset = (start_at, queued), 0
                 start, block = self._current
                 if filled == 0:
                     session_at = start + self._offset
@@ -360,12 +386,14 @@ class Player:
                     self._current = None
         self._apply_gain(out)
         with self._lock:
+            generation = self._generation
             if filled:
-                self._segments.append(_Segment(self._device_frames, filled, session_at, True))
+                self._segments.append(_Segment(self._device_frames, filled, session_at, True,
+                                               generation))
             if frames > filled:
                 end = session_at + filled
                 self._segments.append(_Segment(self._device_frames + filled, frames - filled,
-                                               end, False))
+                                               end, False, generation))
             self._device_frames += frames
             while len(self._segments) > 512:
                 self._segments.popleft()
@@ -406,6 +434,14 @@ class Player:
                and time.monotonic() < deadline):
             time.sleep(0.002)
         self.backend.start(self._pull)
+
+    def hearing_latest(self) -> bool:
+        """True once the speakers play audio from after the latest jump()."""
+        played = self.backend.played_frames()
+        with self._lock:
+            segments = [s for s in self._segments if s.device_start <= played]
+            latest = self._generation
+        return bool(segments) and segments[-1].generation == latest and segments[-1].moving
 
     def position(self) -> int:
         """The session frame being heard now."""
@@ -461,11 +497,7 @@ class Player:
     def close(self) -> None:
         """Stop the producer and release the device."""
         self._stopping = True
-        while True:  # unblock a producer waiting on a full queue
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._drain()  # unblock a producer waiting on a full queue
         self._producer.join(timeout=2)
         self.backend.close()
 

@@ -12,6 +12,7 @@ import os
 import select
 import sys
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -143,8 +144,12 @@ class Display:
 
 
 def run_live(player: Player, title: str, out: TextIO | None = None,
-             keys_from: TextIO | None = None) -> int:
-    """Play with the display and keys until the end, `q`/Esc (0) or Ctrl-C (130)."""
+             keys_from: TextIO | None = None,
+             navigate: Callable[[int], bool] | None = None) -> int:
+    """Play with the display and keys until the end, `q`/Esc (0) or Ctrl-C (130).
+
+    With `navigate` (a playlist), `n` and `p` move to the next and previous track.
+    """
     display = Display(title, out)
     volume_db = 0.0
     try:
@@ -171,6 +176,11 @@ def run_live(player: Player, title: str, out: TextIO | None = None,
                     volume_db = player.change_volume(+3)
                 elif key in ("-", "_"):
                     volume_db = player.change_volume(-3)
+                elif navigate is not None and key in ("n", "p"):
+                    if not navigate(+1 if key == "n" else -1):
+                        player.stop()
+                        display.message("Done.")
+                        return 0
     except KeyboardInterrupt:
         player.stop()
         display.message("Stopped.")

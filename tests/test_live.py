@@ -310,3 +310,41 @@ def test_no_sound_output_is_one_clear_line(tmp_path: Path) -> None:
     assert lines[0].startswith("error: cannot open a sound output (miniaudio error ")
     assert lines[0].endswith("make a file instead with `audioguide render` or `audioguide "
                              "breathe --save`")
+
+
+@pytest.mark.skipif(pulse_missing, reason=NEEDS)
+def test_a_playlist_plays_live_and_n_skips_ahead(pulse: dict[str, str], tmp_path: Path) -> None:
+    import select
+
+    from audioguide.ffmpeg import find_ffmpeg
+
+    for name, hz in (("first.wav", 330), ("second.wav", 440)):
+        subprocess.run([find_ffmpeg().path, "-v", "error", "-f", "lavfi", "-i",
+                        f"sine=f={hz}:d=20", "-ac", "2", str(tmp_path / name)], check=True)
+    playlist = tmp_path / "two.yaml"
+    playlist.write_text("playlist: Two songs\ntracks:\n  - {file: first.wav, title: One}\n"
+                        "  - {file: second.wav, title: Two}\n", encoding="utf-8")
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "audioguide", "play", str(playlist)],
+                               env=pulse, stdin=slave, stdout=slave, stderr=slave,
+                               preexec_fn=_own_terminal)
+
+    def read_until(marker: bytes, seconds: float) -> bytes:
+        seen = b""
+        deadline = time.monotonic() + seconds
+        while marker not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                seen += os.read(master, 65536)
+        return seen
+
+    assert b"Two songs \xe2\x80\x94 One" in read_until(b"\xe2\x80\x94 One", 15)
+    sent = time.monotonic()
+    os.write(master, b"n")
+    assert b"\xe2\x80\x94 Two" in read_until(b"\xe2\x80\x94 Two", 5)
+    assert time.monotonic() - sent < 2.0     # long before the first song would have ended
+    os.write(master, b"q")
+    process.wait(timeout=10)
+    assert process.returncode == 0
+    os.close(master)
+    os.close(slave)

@@ -195,3 +195,47 @@ tracks:
     assert lines[0] == "With a session"
     assert lines[2].endswith("Box breathing (session)")
     assert lines[-1].startswith("  2 tracks, ")
+
+
+def test_next_and_previous_jump_between_tracks(library: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from test_play import CaptureBackend
+
+    import audioguide.pipeline as pipeline
+
+    backend = CaptureBackend(latency=0)
+    monkeypatch.setattr(pipeline, "open_backend", lambda *args: backend)
+    playlist = write_playlist(library, "playlist: Jumps\ntracks: [songs/low.mp3, "
+                              "songs/bright.flac, songs/plain.wav]\ngap: 1s\n", "jumps.yaml")
+    live = pipeline.live_playlist(playlist)
+    backend.player = live.player
+    live.player.start()
+
+    def tick(count: int) -> np.ndarray:
+        return np.concatenate([backend.tick(4410) for _ in range(count)])
+
+    def settle() -> None:  # let the new producer queue audio after a jump
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                item[0] == live.player._generation for item in list(live.player._queue.queue)):
+            time.sleep(0.01)
+
+    tick(10)                                              # a second into "Low hum"
+    assert live.current() == 0
+    assert live.navigate(+1)                              # n
+    settle()
+    heard = tick(10)
+    assert live.current() == 1
+    bright = decode(library / "songs" / "bright.flac", 44100, 2)
+    assert np.allclose(heard[: len(bright) // 2][:, 0], bright[: 44100][:, 0], atol=1e-4)
+    tick(25)                                              # 3.5 s into it (of 4 s)
+    assert live.navigate(-1) and (settle() is None) and live.current() == 1  # p restarts it
+    tick(2)
+    assert live.navigate(-1) and (settle() is None)      # p again: the track before
+    tick(2)
+    assert live.current() == 0
+    assert live.navigate(+1) and live.navigate(+1)       # n, n: to the last track...
+    assert not live.navigate(+1)                          # ...and n past it ends
+    live.player.close()
