@@ -160,6 +160,12 @@ def child(script: str, fmt: str, out: str, cache: str) -> None:
     renders an MP3 the way `audioguide render` does, loudness normalisation included.
     """
     started = time.perf_counter()
+    if fmt == "mix":
+        from audioguide.pipeline import build_playlist
+
+        mixed = build_playlist(Path(script), mix=Path(out))
+        print(json.dumps({"rss_kb": _vm_hwm_kb(), "length": int(mixed.mix_seconds * RATE)}))
+        return
     if fmt == "full":
         result = render_file(script, Path(out), RenderOptions(cache_dir=Path(cache)),
                              ExportOptions())
@@ -412,6 +418,36 @@ def play_latency(work: Path, cache: Path, runs: int = 5) -> str:
             "(target < 1 s)")
 
 
+def mix_bench(hours: float, work: Path) -> str:
+    """A playlist of ordinary MP3s (5-minute tracks, made by ffmpeg) mixed into one MP3
+    with crossfades and loudness matching, in a child process whose peak RSS is read."""
+    folder = work / "mix"
+    folder.mkdir()
+    tracks = max(1, round(hours * 60 / 5))
+    for index in range(tracks):
+        hz = 110 * 2 ** ((index % 12) / 12)
+        source = (f"sine=f={hz:.2f}:d=300,volume=0.3[a];sine=f={hz * 1.5:.2f}:d=300,"
+                  f"volume=0.2[b];anoisesrc=d=300:c=pink:a=0.03[c];[a][b][c]amix=inputs=3")
+        subprocess.run([find_ffmpeg().path, "-v", "error", "-y", "-filter_complex", source,
+                        "-ac", "2", "-ar", "44100", "-c:a", "libmp3lame", "-q:a", "4",
+                        str(folder / f"track-{index:03d}.mp3")], check=True)
+    playlist = work / "mix.yaml"
+    playlist.write_text("playlist: Two hours\ntracks:\n  - folder: mix\ncrossfade: 4s\n",
+                        encoding="utf-8")
+    command = [sys.executable, __file__, "--child", str(playlist), "mix",
+               str(work / "mix-out.mp3"), str(work / "unused-cache")]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - started
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    mb = result["rss_kb"] / 1024
+    mark = "PASS" if mb < 300 else "FAIL"
+    seconds = result["length"] / RATE
+    return (f"  [{mark}] {hours:g} h mix of {tracks} MP3s (crossfades, loudness-matched, "
+            f"chapters) to MP3: {elapsed:.1f}s ({seconds / elapsed:.0f}x real time), peak RSS "
+            f"{mb:.0f} MB (target < 300 MB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, nargs="+", default=[10, 60],
@@ -427,6 +463,8 @@ def main() -> None:
                              "(e.g. --long-bed 0.25 8)")
     parser.add_argument("--play-latency", action="store_true",
                         help="also time command-to-first-sound for `breathe` (ALSA file plugin)")
+    parser.add_argument("--mix-hours", type=float, metavar="HOURS",
+                        help="also mix a playlist of this many hours of MP3s (e.g. 2)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -468,6 +506,8 @@ def main() -> None:
             print(long_bed(hours, work, cache), flush=True)
         if args.play_latency:
             print(play_latency(work, cache), flush=True)
+        if args.mix_hours:
+            print(mix_bench(args.mix_hours, work), flush=True)
     finally:
         if args.keep:
             print(f"kept {work}")
