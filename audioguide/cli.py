@@ -34,7 +34,7 @@ from .script import (
     load_variables,
     new_session,
 )
-from .script.schema import CUES, KINDS
+from .script.schema import CUES, KINDS, STYLES
 from .timeline import Timeline
 from .units import format_seconds
 from .voices import ENGINES
@@ -206,6 +206,8 @@ def _script_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--engine", type=click.Choice(ENGINES), help="Speech engine for every line."),
         click.option("--voice", "voice_id", metavar="ID", help="The engine's voice id."),
         click.option("--rate", type=click.FloatRange(40, 500), help="Words per minute."),
+        click.option("--style", type=click.Choice(STYLES), help="calm: slower and lower, with "
+                     "warmth and a soft room; plain: the engine as it is."),
         click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Speech cache folder (default: $AUDIOGUIDE_CACHE or your cache dir)."),
     ]
@@ -215,12 +217,12 @@ def _script_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(sets: Sequence[str], vars_file: Path | None, engine: str | None,
-             voice_id: str | None, rate: float | None, cache_dir: Path | None,
-             **extra: Any) -> RenderOptions:
+             voice_id: str | None, rate: float | None, style: str | None,
+             cache_dir: Path | None, **extra: Any) -> RenderOptions:
     variables = load_variables(vars_file) if vars_file is not None else {}
     variables.update(_parse_sets(sets))
     return RenderOptions(variables=variables, engine=engine, voice_id=voice_id,
-                         rate_wpm=rate, cache_dir=cache_dir, **extra)
+                         rate_wpm=rate, style=style, cache_dir=cache_dir, **extra)
 
 
 @cli.command()
@@ -457,24 +459,129 @@ def new(name: str, source: str, force: bool) -> None:
 
 
 @cli.command()
-@click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True)
-def voices(engine: str) -> None:
-    """List the voices an engine offers (use an id with --voice or voice.id).
+@click.option("--engine", type=click.Choice(ENGINES), help="Only this engine (default: all).")
+@click.option("-l", "--language", metavar="CODE", help="Only voices for a language (en, en-gb).")
+@click.option("--sample", metavar="TEXT", help="Speak TEXT with each voice listed, into --out.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("voice-samples"), show_default=True,
+              help="Folder for the --sample files.")
+@click.option("--style", type=click.Choice(STYLES), default="plain", show_default=True,
+              help="Style of the samples.")
+def voices(engine: str | None, language: str | None, sample: str | None, out_dir: Path,
+           style: str) -> None:
+    """List the voices each engine offers, and optionally hear each say something.
+
+    Use an id with --voice, or as voice.id in a script (with voice.engine).
+
+    \b
+    Examples:
+      audioguide voices -l en
+      audioguide voices --engine piper --sample "Let your shoulders soften."
+    """
+    from .voicetools import voice_catalogue, write_samples
+
+    if not sample.strip():
+        raise click.BadParameter("the text is empty; write a short sentence",
+                                 param_hint="--sample")
+    catalogue = voice_catalogue(engine, language)
+    listed = []
+    for group in catalogue:
+        if group.problem:
+            click.echo(f"{group.engine:<9} (none: {group.problem})")
+            continue
+        for voice in group.voices:
+            languages = ",".join(voice.languages)
+            click.echo(f"{group.engine:<9} {voice.voice_id:<28} {voice.name:<32} "
+                       f"{languages:<10} {voice.gender or ''}".rstrip())
+            listed.append(voice)
+    if sample is None:
+        return
+
+    def report(voice: Any, path: Path | None, problem: str | None) -> None:
+        if path is not None:
+            click.echo(f"wrote {path}", err=True)
+        else:
+            click.echo(f"warning: {voice.engine} {voice.voice_id}: {problem}", err=True)
+
+    written = write_samples(listed, sample, out_dir, style=style, progress=report)
+    click.echo(f"{len(written)} samples in {out_dir}", err=True)
+
+
+@cli.command("record-list")
+@click.argument("script")
+@click.option("--folder", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Recordings folder (default: the script's voice.folder).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Fill a {NAME} placeholder, as when rendering.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def record_list_command(script: str, folder: Path | None, sets: Sequence[str],
+                        as_json: bool) -> None:
+    """List the lines to record, with the file name to give each recording.
+
+    Record each line (a phone is fine; any format ffmpeg reads) and save it in the
+    folder as the name shown, with any extension: 007-let-your-shoulders-soften.m4a.
+    The number alone (7.m4a) also works. Then set voice.engine: recorded and
+    voice.folder in the script; lines with no recording use voice.fallback.
 
     \b
     Example:
-      audioguide voices | grep en-
+      audioguide record-list safe-place --folder recordings/
     """
-    from .voices import create_engine
+    from .voicetools import record_list
 
-    speaker = create_engine(engine)
-    try:
-        for voice in speaker.voices():
-            languages = ",".join(voice.languages)
-            click.echo(f"{voice.voice_id:<28} {voice.name:<32} {languages:<10} "
-                       f"{voice.gender or ''}".rstrip())
-    finally:
-        speaker.close()
+    listing = record_list(script, _parse_sets(sets), folder)
+    if as_json:
+        click.echo(json.dumps({
+            "session": listing.session.title, "folder": str(listing.folder or ""),
+            "lines": [{"number": line.number, "name": line.name, "text": line.text,
+                       "where": line.where,
+                       "recording": str(line.recording) if line.recording else None}
+                      for line in listing.lines]}, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"# {listing.session.title}: {len(listing.lines)} lines, "
+               f"{listing.recorded} recorded"
+               + (f" in {listing.folder}" if listing.folder else ""))
+    for line in listing.lines:
+        status = (f"  [have: {line.recording.name}]" if line.recording is not None else "")
+        click.echo(f"{line.name}{status}")
+        click.echo(f"    {line.text}")
+
+
+@cli.group()
+def cache() -> None:
+    """Look at or empty the speech cache."""
+
+
+def _cache_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--cache", "cache_dir", type=click.Path(file_okay=False,
+                                                                path_type=Path),
+                        help="Speech cache folder (default: $AUDIOGUIDE_CACHE or your cache "
+                        "dir).")(func)
+
+
+@cache.command("info")
+@_cache_option
+def cache_info(cache_dir: Path | None) -> None:
+    """Where the cache is, how many lines it holds and how big it is."""
+    from .voices import SpeechCache
+
+    stats = SpeechCache(cache_dir).stats()
+    click.echo(f"folder   {stats.root}")
+    click.echo(f"entries  {stats.entries} lines ({format_seconds(stats.seconds)} of speech)")
+    click.echo(f"size     {stats.bytes / 1e6:.1f} MB")
+    if stats.damaged:
+        click.echo(f"damaged  {stats.damaged} (made again when next needed)")
+
+
+@cache.command("clear")
+@_cache_option
+def cache_clear(cache_dir: Path | None) -> None:
+    """Remove every cached line (they are made again when next needed)."""
+    from .voices import SpeechCache
+
+    store = SpeechCache(cache_dir)
+    removed = store.clear()
+    click.echo(f"removed {removed} lines from {store.root}")
 
 
 @cli.command()

@@ -62,6 +62,7 @@ class RenderOptions:
     engine: str | None = None
     voice_id: str | None = None
     rate_wpm: float | None = None
+    style: str | None = None
     sample_rate: int | None = None
     channels: int | None = None
     cache_dir: Path | None = None
@@ -100,7 +101,7 @@ def prepare(script: str | Path | Session, options: RenderOptions | None = None,
     compile_options = CompileOptions(
         sample_rate=options.sample_rate, channels=options.channels,
         voice=VoiceSpec(engine=options.engine, voice_id=options.voice_id,
-                        rate_wpm=options.rate_wpm))
+                        rate_wpm=options.rate_wpm, style=options.style))
     rate = options.sample_rate or session.output.sample_rate
     channels = options.channels or session.output.channels
     bank = SpeechBank(SpeechCache(options.cache_dir))

@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
-from .breathing import Pattern, breaths_per_minute, pattern_from_lengths
+from .breathing import PHASE_KINDS, Pattern, breaths_per_minute, pattern_from_lengths
 from .errors import Issue, ScriptError, UnknownVoiceError
 from .script.model import (
     At,
@@ -42,6 +42,7 @@ from .script.model import (
 from .sounds import TICK_HZ, BellStrike, HumDrone, PacerTone, Rhythm, SteadyTone, Tick
 from .units import MAX_SESSION_SECONDS, format_seconds, seconds_to_samples
 from .voices import SpeechRequest, VoiceSettings
+from .voices.recorded import Line, RecordingFolder, number_lines
 
 #: Holds longer than this draw a warning.
 LONG_HOLD_S = 10
@@ -212,38 +213,106 @@ class CompileOptions:
     voice: VoiceSpec = field(default_factory=VoiceSpec)
 
 
+#: The calm style speaks this much slower than the script's rate...
+CALM_RATE = 0.9
+#: ...and, where the engine has a pitch setting and the script sets none, at this pitch
+#: (eSpeak's default is 50).
+CALM_PITCH = 40.0
+
+
 def voice_settings(spec: VoiceSpec) -> VoiceSettings:
-    """Fully resolved settings for the speech engine."""
-    return VoiceSettings(engine=spec.engine or "pyttsx3", voice_id=spec.voice_id,
-                         rate_wpm=float(spec.rate_wpm or 130.0), pitch=spec.pitch)
+    """Fully resolved settings for the speech engine (no recordings looked up)."""
+    return Narrator.resolve(spec, None)
+
+
+class Narrator:
+    """Turns a line's voice settings into an engine request: style, Piper model, recordings."""
+
+    def __init__(self, session: Session, options: CompileOptions | None = None) -> None:
+        self.lines: dict[str, Line] = {line.text: line
+                                       for line in number_lines(narration_texts(session))}
+        self._folders: dict[Path, RecordingFolder] = {}
+
+    def folder(self, path: Path) -> RecordingFolder:
+        """The recordings in a folder (listed once)."""
+        if path not in self._folders:
+            self._folders[path] = RecordingFolder(path)
+        return self._folders[path]
+
+    def recording(self, spec: VoiceSpec, text: str) -> Path | None:
+        """The recording for `text` in the voice's folder, if the voice is `recorded`."""
+        if spec.engine != "recorded" or spec.folder is None or text not in self.lines:
+            return None
+        return self.folder(spec.folder).find(self.lines[text])
+
+    def request(self, spec: VoiceSpec, text: str, where: Location,
+                audio: Path | None = None) -> SpeechRequest:
+        """The request for one line."""
+        audio = audio or self.recording(spec, text)
+        return SpeechRequest(text, self.resolve(spec, audio), where=str(where))
+
+    @staticmethod
+    def resolve(spec: VoiceSpec, audio: Path | None) -> VoiceSettings:
+        """Settings for the engine: a recording if there is one, else the (fallback) engine."""
+        rate = float(spec.rate_wpm or 130.0)
+        if audio is not None:
+            return VoiceSettings("recorded", str(audio.resolve()), rate, None, "plain")
+        engine = spec.engine or "pyttsx3"
+        if engine == "recorded":
+            engine = spec.fallback or "pyttsx3"
+        voice_id = spec.voice_id
+        if engine == "piper" and spec.model is not None:
+            voice_id = str(spec.model.resolve())
+        style = spec.style or "plain"
+        pitch = spec.pitch
+        if style == "calm":
+            rate = round(rate * CALM_RATE, 3)
+            if pitch is None and engine in ("pyttsx3", "draft"):
+                pitch = CALM_PITCH
+        return VoiceSettings(engine, voice_id, rate, pitch, style)
 
 
 def _line_voice(session: Session, line: VoiceSpec, options: CompileOptions) -> VoiceSpec:
     return options.voice.over(line.over(session.voice))
 
 
-def speech_requests(session: Session, options: CompileOptions | None = None
-                    ) -> Iterator[SpeechRequest]:
+def spoken_steps(steps: tuple[Step, ...]) -> Iterator[tuple[Step, str | None]]:
+    """Every Say step, and every breathe step with each of its spoken words, in order."""
+    for step in steps:
+        if isinstance(step, Say):
+            yield step, None
+        elif isinstance(step, Breathe) and step.cue in ("voice", "both"):
+            kinds = {phase.kind for phase in _cycle_patterns(step, 1)[0].phases} | set(step.ramp)
+            for kind in sorted(kinds, key=PHASE_KINDS.index):
+                yield step, kind
+        elif isinstance(step, Repeat):
+            yield from spoken_steps(step.steps)
+        elif isinstance(step, Choose):
+            for option in step.picked:
+                yield from spoken_steps(option)
+
+
+def narration_texts(session: Session) -> Iterator[str]:
+    """The text of every spoken line and breathing cue, in script order (with repeats)."""
+    for step, kind in spoken_steps(session.steps):
+        if isinstance(step, Say):
+            yield step.text
+        elif isinstance(step, Breathe) and kind is not None:
+            yield step.words[kind]
+
+
+def speech_requests(session: Session, options: CompileOptions | None = None,
+                    narrator: Narrator | None = None) -> Iterator[SpeechRequest]:
     """Every line the session will speak (with repeats), so they can be made ahead of time."""
     options = options or CompileOptions()
+    narrator = narrator or Narrator(session, options)
     base = _line_voice(session, VoiceSpec(), options)
-
-    def walk(steps: tuple[Step, ...]) -> Iterator[SpeechRequest]:
-        for step in steps:
-            if isinstance(step, Say):
-                spec = _line_voice(session, step.voice, options)
-                yield SpeechRequest(step.text, voice_settings(spec))
-            elif isinstance(step, Breathe) and step.cue in ("voice", "both"):
-                for kind in {phase.kind for phase in _cycle_patterns(step, 1)[0].phases} | set(
-                        step.ramp):
-                    yield SpeechRequest(step.words[kind], voice_settings(base))
-            elif isinstance(step, Repeat):
-                yield from walk(step.steps)
-            elif isinstance(step, Choose):
-                for option in step.picked:
-                    yield from walk(option)
-
-    return walk(session.steps)
+    for step, kind in spoken_steps(session.steps):
+        if isinstance(step, Say):
+            spec = _line_voice(session, step.voice, options)
+            yield narrator.request(spec, step.text, step.where, step.audio)
+        elif isinstance(step, Breathe) and kind is not None:
+            yield narrator.request(base, step.words[kind], step.where)
 
 
 def _cycle_patterns(step: Breathe, cycles: int) -> list[Pattern]:
@@ -294,6 +363,7 @@ class _Compiler:
         self.phases: tuple[tuple[str, int], ...] = ()  # of the breathe step just placed
         self.bed_changes: list[tuple[int, Bed | None]] = [(0, session.bed)]
         self.base_voice = _line_voice(session, VoiceSpec(), options)
+        self.narrator = Narrator(session, options)
 
     # -- helpers ------------------------------------------------------------------------
     def sample(self, seconds: Fraction) -> int:
@@ -344,7 +414,7 @@ class _Compiler:
 
     def step_say(self, step: Say) -> str:
         spec = _line_voice(self.session, step.voice, self.options)
-        request = SpeechRequest(step.text, voice_settings(spec))
+        request = self.narrator.request(spec, step.text, step.where, step.audio)
         length = self.frames_of(request, step.where)
         if length is None:
             return step.text
@@ -479,7 +549,7 @@ class _Compiler:
 
     def _spoken_cue(self, step: Breathe, kind: str, seconds: Fraction, room: int,
                     spoken: dict[str, int | None]) -> None:
-        request = SpeechRequest(step.words[kind], voice_settings(self.base_voice))
+        request = self.narrator.request(self.base_voice, step.words[kind], step.where)
         if kind not in spoken:
             spoken[kind] = self.frames_of(request, step.where)
         length = spoken[kind]

@@ -124,7 +124,7 @@ def _fake_worker(tmp_path: Path, body: str) -> Path:
 
 @pytest.mark.parametrize(("body", "message"), [
     ("time.sleep(60)\n",
-     "pyttsx3 hung twice (no answer within 2 s) on: 'Hello there.'; try again, or try "
+     "pyttsx3 hung twice (no answer within 2 s); try again, or try "
      "--engine draft to check the rest of the script"),
     ("sys.exit(3)\n", "pyttsx3 failed: the worker stopped (exit code 3); reinstall audioguide "
      "with `pip install audioguide` (it brings pyttsx3 and, on Linux, eSpeak NG), or install "

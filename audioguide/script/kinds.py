@@ -367,6 +367,38 @@ class FilePath(Kind):
         return {"type": "string", "description": self.description}
 
 
+class FolderPath(Kind):
+    """A path to an existing folder, relative to the script's folder."""
+
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Fill placeholders, resolve the path and check that it names a folder."""
+        ctx.count(node, path)
+        if not isinstance(node, yaml.ScalarNode):
+            return ctx.error(node, path, f"expected a folder path, found {_node_word(node)}")
+        filled = ctx.fill(node, path, node.value)
+        if isinstance(filled, Invalid):
+            return filled
+        text = filled.strip()
+        if not text:
+            return ctx.error(node, path, "the folder path is empty")
+        candidate = Path(text).expanduser()
+        if not candidate.is_absolute() and ctx.base_dir is not None:
+            candidate = ctx.base_dir / candidate
+        if not candidate.is_dir():
+            what = "is a file; name the folder that holds it" if candidate.is_file() else (
+                "not found (paths are relative to the script's folder; create it, or run "
+                "`audioguide record-list` to see what to record)")
+            return ctx.error(node, path, f"folder {candidate} {what}")
+        return candidate
+
+    def json_schema(self) -> dict[str, Any]:
+        """A string."""
+        return {"type": "string", "description": self.description}
+
+
 def resolve_file(text: str, node: yaml.Node, path: str, ctx: Context) -> Path | Invalid:
     """Resolve `text` against the script's folder; record an issue if it is not a file."""
     if not text:

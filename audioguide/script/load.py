@@ -183,7 +183,9 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context,
     voice_values = values["voice"] or _defaults_of("voice")
     voice = VoiceSpec(engine=voice_values["engine"], voice_id=voice_values["id"],
                       rate_wpm=voice_values["rate"], pitch=voice_values["pitch"],
-                      level_db=voice_values["level"])
+                      level_db=voice_values["level"], model=voice_values["model"],
+                      folder=voice_values["folder"], fallback=voice_values["fallback"],
+                      style=voice_values["style"])
     output_values = values["output"] or _defaults_of("output")
     output = Output(format=output_values["format"] or "mp3",
                     sample_rate=int(output_values["sample_rate"]),
@@ -236,7 +238,7 @@ def _build_steps(raw: list[tuple[str, Any, int, int, str]], file: str,
 def _build_step(kind: str, v: Any, where: Location, file: str,
                 session_bed: dict[str, Any] | None) -> Step:
     if kind == "say":
-        return Say(where=where, text=v["text"], after_s=v["after"],
+        return Say(where=where, text=v["text"], after_s=v["after"], audio=v["audio"],
                    voice=VoiceSpec(engine=v["engine"], voice_id=v["voice"], rate_wpm=v["rate"],
                                    pitch=v["pitch"], level_db=v["level"]))
     if kind == "pause":

@@ -33,16 +33,17 @@ class VoiceSpec:
     rate_wpm: float | None = None
     pitch: float | None = None
     level_db: float | None = None
+    model: Path | None = None       # a Piper .onnx voice
+    folder: Path | None = None      # recordings of the lines (engine "recorded")
+    fallback: str | None = None     # engine for lines with no recording
+    style: str | None = None        # "calm" or "plain"
 
     def over(self, base: VoiceSpec) -> VoiceSpec:
         """These settings with unset ones taken from `base`."""
-        return VoiceSpec(
-            engine=self.engine if self.engine is not None else base.engine,
-            voice_id=self.voice_id if self.voice_id is not None else base.voice_id,
-            rate_wpm=self.rate_wpm if self.rate_wpm is not None else base.rate_wpm,
-            pitch=self.pitch if self.pitch is not None else base.pitch,
-            level_db=self.level_db if self.level_db is not None else base.level_db,
-        )
+        return VoiceSpec(**{
+            name: mine if (mine := getattr(self, name)) is not None else getattr(base, name)
+            for name in self.__dataclass_fields__
+        })
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Say(Step):
     text: str
     after_s: Fraction | None
     voice: VoiceSpec
+    audio: Path | None = None       # a recording of the line
 
 
 @dataclass(frozen=True, kw_only=True)

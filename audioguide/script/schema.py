@@ -24,6 +24,7 @@ from .kinds import (
     Field,
     FilePath,
     Flag,
+    FolderPath,
     Frequency,
     Invalid,
     Kind,
@@ -38,7 +39,10 @@ from .kinds import (
 )
 
 FORMAT_VERSION = 1
-ENGINES = ("pyttsx3", "draft")
+ENGINES = ("pyttsx3", "piper", "recorded", "draft")
+#: Engines that can speak a line no recording covers.
+SPEAKING_ENGINES = ("pyttsx3", "piper", "draft")
+STYLES = ("calm", "plain")
 NOISES = ("white", "pink", "brown", "ocean", "rain")
 BELLS = ("bowl", "chime", "soft")
 CUES = ("both", "voice", "tone", "none")
@@ -167,6 +171,8 @@ SAY = Obj({
     "pitch": Field(Number("pitch in engine units (pyttsx3/eSpeak: 0-99)", minimum=0,
                           maximum=99)),
     "level": Field(Level("gain of this line")),
+    "audio": Field(FilePath("a recording of this line (any format ffmpeg reads), used instead "
+                            "of the engine")),
 }, "speak a line, then leave a gap", shorthand="text")
 
 WORDS = Obj({kind: Field(Text(f"what the voice says at each {kind.replace('_', '-')}"))
@@ -389,6 +395,14 @@ STEP_KINDS: dict[str, Kind] = {
 VOICE = Obj({
     "engine": Field(Choice(ENGINES, "text-to-speech engine"), default="pyttsx3"),
     "id": Field(Text("the engine's voice id (see `audioguide voices`)")),
+    "model": Field(FilePath("a Piper voice file (.onnx, with its .onnx.json beside it) for "
+                            "engine: piper")),
+    "folder": Field(FolderPath("recordings of the lines for engine: recorded (see "
+                               "`audioguide record-list`)")),
+    "fallback": Field(Choice(SPEAKING_ENGINES, "engine for lines that have no recording"),
+                      default="pyttsx3"),
+    "style": Field(Choice(STYLES, "calm: a little slower and lower, with warmth and a soft "
+                                  "room; plain: the engine as it is"), default="plain"),
     "rate": Field(Number("words per minute", minimum=40, maximum=500), default=130.0),
     "pitch": Field(Number("pitch in engine units (pyttsx3/eSpeak: 0-99)", minimum=0,
                           maximum=99)),

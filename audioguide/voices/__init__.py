@@ -4,7 +4,7 @@ from .bank import SpeechBank, create_engine, process_speech
 from .base import Engine, Speech, SpeechRequest, VoiceInfo, VoiceSettings
 from .cache import SpeechCache, default_cache_dir
 
-ENGINES = ("pyttsx3", "draft")
+ENGINES = ("pyttsx3", "piper", "recorded", "draft")
 
 __all__ = [
     "ENGINES", "Engine", "Speech", "SpeechBank", "SpeechCache", "SpeechRequest", "VoiceInfo",

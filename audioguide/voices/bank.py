@@ -9,9 +9,10 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from threading import Lock
 
 from ..dsp import Audio, normalize_speech, resample, resampled_length, trim_silence
-from ..errors import VoiceError
+from ..errors import UnknownVoiceError, VoiceError
 from .base import Engine, Speech, SpeechRequest
 from .cache import SpeechCache
+from .style import shape_calm
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +26,50 @@ def create_engine(name: str) -> Engine:
         from .pyttsx3_engine import Pyttsx3Engine
 
         return Pyttsx3Engine()
+    if name == "piper":
+        from .piper_engine import PiperEngine
+
+        return PiperEngine()
+    if name == "recorded":
+        from .recorded import RecordedEngine
+
+        return RecordedEngine()
     if name == "draft":
         from .draft import DraftEngine
 
         return DraftEngine()
-    raise VoiceError(f"unknown engine '{name}' (engines: pyttsx3, draft)")
+    raise VoiceError(f"unknown engine '{name}' (engines: pyttsx3, piper, recorded, draft)")
 
 
-def process_speech(speech: Speech) -> Speech:
-    """Trim the silence an engine leaves at both ends and even out the level."""
-    trimmed = trim_silence(speech.samples, speech.sample_rate)
+#: Recordings carry room noise; what is this far under the loudest moment counts as silence.
+RECORDING_TRIM_DB = -38.0
+
+
+def process_speech(speech: Speech, style: str = "plain", recorded: bool = False) -> Speech:
+    """Trim the silence at both ends, even out the level, and shape the voice for its style."""
+    threshold = RECORDING_TRIM_DB if recorded else -45.0
+    trimmed = trim_silence(speech.samples, speech.sample_rate, threshold_db=threshold)
     if trimmed.size == 0:
         raise VoiceError("the engine returned only silence")
-    return Speech(normalize_speech(trimmed, speech.sample_rate), speech.sample_rate)
+    speech = Speech(normalize_speech(trimmed, speech.sample_rate), speech.sample_rate)
+    if style == "calm" and not recorded:
+        shaped = shape_calm(speech)
+        speech = Speech(normalize_speech(shaped.samples, shaped.sample_rate), shaped.sample_rate)
+    return speech
+
+
+class _Vanished(Exception):
+    """A cache entry was removed after it was checked."""
+
+
+def _located(error: VoiceError, request: SpeechRequest) -> VoiceError:
+    """The error, prefixed with where the line was written and which line it is."""
+    if (isinstance(error, UnknownVoiceError) or request.where is None
+            or str(error).startswith(request.where)):
+        return error
+    located = type(error)(f"{request.where}: {request.settings.engine} could not say "
+                          f"{request.text[:60]!r}: {error}")
+    return located
 
 
 class SpeechBank:
@@ -63,9 +95,15 @@ class SpeechBank:
     def key(self, request: SpeechRequest) -> str:
         """The cache key for a request."""
         name = request.settings.engine
+        engine = self.engine(name)
         if name not in self._identities:
-            self._identities[name] = self.engine(name).identity()
-        return self.cache.key(self._identities[name], request)
+            self._identities[name] = engine.identity()
+        voice_identity = getattr(engine, "voice_identity", None)
+        try:
+            voice = voice_identity(request.settings) if voice_identity else ""
+        except VoiceError as exc:
+            raise _located(exc, request) from None
+        return self.cache.key(self._identities[name], request, voice)
 
     def missing(self, requests: Iterable[SpeechRequest]) -> list[SpeechRequest]:
         """The distinct requests not yet in the cache, in first-seen order."""
@@ -100,12 +138,17 @@ class SpeechBank:
         return total
 
     def _make(self, engine: Engine, request: SpeechRequest) -> None:
-        raw = engine.synthesize(request.text, request.settings)
         try:
-            speech = process_speech(raw)
+            raw = engine.synthesize(request.text, request.settings)
+        except VoiceError as exc:
+            raise _located(exc, request) from None
+        try:
+            speech = process_speech(raw, request.settings.style,
+                                    recorded=request.settings.engine == "recorded")
         except VoiceError:
-            raise VoiceError(f"{engine.name} returned only silence for {request.text[:60]!r}; "
-                             "does the line have words the voice can say?") from None
+            raise _located(VoiceError(f"{engine.name} returned only silence for "
+                                      f"{request.text[:60]!r}; does the line have words the "
+                                      "voice can say?"), request) from None
         self.cache.store(self.key(request), speech)
 
     def frames(self, request: SpeechRequest, sample_rate: int) -> int:
@@ -121,14 +164,27 @@ class SpeechBank:
         return resampled_length(frames, rate, sample_rate)
 
     def samples(self, request: SpeechRequest, sample_rate: int) -> Audio:
-        """A prepared line at `sample_rate`, mono float32 (read-only; kept in a small LRU)."""
-        return self._load(self.key(request), sample_rate)
+        """A prepared line at `sample_rate`, mono float32 (read-only; kept in a small LRU).
+
+        If the entry was removed meanwhile (`audioguide cache clear` during a render),
+        the line is made again.
+        """
+        key = self.key(request)
+        try:
+            return self._load(key, sample_rate)
+        except _Vanished:
+            log.info("cache entry %s vanished; making %r again", key[:12], request.text[:40])
+            self.prepare([request])
+            try:
+                return self._load(key, sample_rate)
+            except _Vanished:
+                raise VoiceError(f"the speech cache lost {request.text[:60]!r} twice; check "
+                                 f"that {self.cache.root} is writable") from None
 
     def _load_uncached(self, key: str, sample_rate: int) -> Audio:
         speech = self.cache.load(key)
         if speech is None:
-            raise VoiceError(f"speech cache entry {key[:12]} vanished during the render; "
-                             "render again")
+            raise _Vanished(key)
         audio = resample(speech.samples, speech.sample_rate, sample_rate)
         audio.setflags(write=False)
         return audio

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -21,6 +21,8 @@ class VoiceSettings:
     voice_id: str | None = None
     rate_wpm: float = 130.0
     pitch: float | None = None
+    #: "plain", or "calm": warmth and a soft room added after synthesis.
+    style: str = "plain"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class SpeechRequest:
 
     text: str
     settings: VoiceSettings
+    #: Where the line was written ("file:line:col"), for error messages; not part of
+    #: equality, so the same line written twice is made once.
+    where: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,11 @@ class VoiceInfo:
 
 
 class Engine(Protocol):
-    """A text-to-speech engine; `synthesize` may be called from several threads at once."""
+    """A text-to-speech engine; `synthesize` may be called from several threads at once.
+
+    An engine whose voices are files may also offer `voice_identity(settings) -> str`
+    (a content hash of the model or recording), which then becomes part of the cache key.
+    """
 
     name: str
     #: How many lines it makes usefully at the same time.
@@ -65,7 +74,6 @@ class Engine(Protocol):
     def identity(self) -> str:
         """Engine, version and backend; part of every cache key."""
         ...
-
     def synthesize(self, text: str, settings: VoiceSettings) -> Speech:
         """Speak one line; raise VoiceError (or UnknownVoiceError) on failure."""
         ...

@@ -8,12 +8,15 @@ place, so a reader sees a whole file or none, even if a writer is killed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import tempfile
+import time
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,8 @@ ENV_VAR = "AUDIOGUIDE_CACHE"
 #: Bump when trimming or normalising changes, so old entries are not reused.
 PROCESSING_VERSION = 1
 _HEADER_BYTES = 44
+#: A writer's temporary file this old belongs to a writer that was killed.
+STALE_PART_S = 3600.0
 
 
 def default_cache_dir() -> Path:
@@ -37,6 +42,17 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("audioguide", appauthor=False))
 
 
+@dataclass(frozen=True)
+class CacheStats:
+    """What the cache holds."""
+
+    root: Path
+    entries: int
+    bytes: int
+    seconds: float          # of speech
+    damaged: int            # entries that would be made again
+
+
 class SpeechCache:
     """Speech files by content key under `root/speech/`."""
 
@@ -44,12 +60,13 @@ class SpeechCache:
         self.root = (root or default_cache_dir()) / "speech"
 
     @staticmethod
-    def key(engine_identity: str, request: SpeechRequest) -> str:
+    def key(engine_identity: str, request: SpeechRequest, voice_identity: str = "") -> str:
         """The content key of a line spoken by an engine with given settings."""
         settings = request.settings
         material = json.dumps({
             "engine": settings.engine, "identity": engine_identity,
-            "voice": settings.voice_id, "rate": settings.rate_wpm, "pitch": settings.pitch,
+            "voice": settings.voice_id, "voice_identity": voice_identity,
+            "rate": settings.rate_wpm, "pitch": settings.pitch, "style": settings.style,
             "text": request.text, "processing": PROCESSING_VERSION,
         }, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
@@ -112,3 +129,54 @@ class SpeechCache:
             if os.path.exists(temporary):
                 os.remove(temporary)
             raise
+
+    def entries(self) -> list[Path]:
+        """Every entry file (complete or not), not the temporary files of writers."""
+        if not self.root.is_dir():
+            return []
+        return sorted(path for folder in self.root.iterdir()
+                      if folder.is_dir() and len(folder.name) == 2
+                      for path in folder.glob("*.wav") if len(path.stem) == 64)
+
+    def stats(self) -> CacheStats:
+        """Count entries, bytes and seconds of speech."""
+        entries = self.entries()
+        size = 0
+        seconds = 0.0
+        damaged = 0
+        for path in entries:
+            try:
+                size += path.stat().st_size
+            except FileNotFoundError:
+                continue
+            info = self.frames(path.stem)
+            if info is None:
+                damaged += 1
+            else:
+                seconds += info[0] / info[1]
+        return CacheStats(self.root, len(entries), size, seconds, damaged)
+
+    def clear(self) -> int:
+        """Remove every entry (one file at a time, so a render reading the cache meanwhile
+        makes a vanished line again rather than failing); return how many were removed.
+
+        Only files this cache wrote are touched, so pointing the cache at a folder that
+        holds other things does not lose them.
+        """
+        removed = 0
+        for path in self.entries():
+            try:
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+        if self.root.is_dir():
+            for folder in self.root.iterdir():
+                if folder.is_dir() and len(folder.name) == 2:
+                    for leftover in folder.glob(".*.part"):
+                        with contextlib.suppress(OSError):
+                            if time.time() - leftover.stat().st_mtime > STALE_PART_S:
+                                leftover.unlink()
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()  # only if empty
+        return removed

@@ -9,18 +9,12 @@ file that comes back is checked before it is used.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import logging
 import os
 import platform
-import queue
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
 import wave
-from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +24,7 @@ import numpy as np
 from ..errors import UnknownVoiceError, VoiceError
 from .base import Speech, VoiceInfo, VoiceSettings
 from .espeak import espeak_version, find_espeak
+from .workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -40,88 +35,12 @@ INSTALL_HINT = ("reinstall audioguide with `pip install audioguide` (it brings p
                 "without speech")
 
 
-class _Timeout(Exception):
-    pass
-
-
 class _SilentResult(VoiceError):
     """The engine answered with an empty or silent file."""
 
 
 #: How many more times a line that came back silent is tried.
 SILENT_RETRIES = 2
-
-
-class _Worker:
-    """One worker process and the threads that read its output."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(WORKER_SCRIPT)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=env, text=True, encoding="utf-8",
-            )
-        except OSError as exc:
-            raise VoiceError(f"cannot start the pyttsx3 worker: {exc}; {INSTALL_HINT}") from exc
-        self.replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.stderr_tail: deque[str] = deque(maxlen=20)
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        ready = self._reply(START_TIMEOUT_S)
-        if not ready.get("ok"):
-            self.kill()
-            raise VoiceError(f"pyttsx3 could not start: {ready.get('error')}; {INSTALL_HINT}")
-        self.driver = str(ready.get("driver", "?"))
-
-    def _read_stdout(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                self.replies.put(json.loads(line))
-            except json.JSONDecodeError:
-                self.stderr_tail.append(line.rstrip())
-        self.replies.put(None)
-
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.stderr_tail.append(line.rstrip())
-
-    def _reply(self, timeout_s: float) -> dict[str, Any]:
-        try:
-            reply = self.replies.get(timeout=timeout_s)
-        except queue.Empty:
-            raise _Timeout() from None
-        if reply is None:
-            detail = "; ".join(list(self.stderr_tail)[-3:]) or f"exit code {self.proc.wait()}"
-            return {"ok": False, "fatal": True, "error": f"the worker stopped ({detail})"}
-        return reply
-
-    def request(self, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        """Send one request and wait for its reply."""
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(payload) + "\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return {"ok": False, "fatal": True, "error": "the worker is gone"}
-        return self._reply(timeout_s)
-
-    def kill(self) -> None:
-        """Stop the process now."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-    def close(self) -> None:
-        """Let the process end on its own, or stop it."""
-        try:
-            if self.proc.stdin:
-                self.proc.stdin.close()
-            self.proc.wait(timeout=2)
-        except (subprocess.TimeoutExpired, OSError):
-            self.kill()
 
 
 class Pyttsx3Engine:
@@ -132,11 +51,21 @@ class Pyttsx3Engine:
     def __init__(self, workers: int | None = None, timeout_s: float = 60.0) -> None:
         self.parallelism = workers or max(1, min(2, os.cpu_count() or 1))
         self.timeout_s = timeout_s
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._workers: list[_Worker] = []
-        self._lock = threading.Lock()
+        self._pool = WorkerPool("pyttsx3", WORKER_SCRIPT, self._environment, self.parallelism,
+                                INSTALL_HINT, on_start=self._started)
         self._tmp = tempfile.mkdtemp(prefix="audioguide-tts-")
         self._warned_pitch = False
+
+    @property
+    def _workers(self) -> list[Worker]:
+        return self._pool._workers
+
+    @staticmethod
+    def _started(worker: Worker, count: int) -> None:
+        library = find_espeak()
+        if library is not None and count == 1:
+            log.info("pyttsx3 uses the %s driver with eSpeak NG from %s (%s)",
+                     worker.ready.get("driver", "?"), library.origin, library.path)
 
     def identity(self) -> str:
         """pyttsx3's version and the speech library behind it."""
@@ -155,55 +84,8 @@ class Pyttsx3Engine:
                 env["AUDIOGUIDE_WORKER_ESPEAK_DATA"] = library.data_path
         return env
 
-    def _acquire(self) -> _Worker:
-        while True:
-            try:
-                return self._idle.get_nowait()
-            except queue.Empty:
-                pass
-            with self._lock:
-                if len(self._workers) < self.parallelism:
-                    worker = _Worker(self._environment())
-                    self._workers.append(worker)
-                    library = find_espeak()
-                    if library is not None and len(self._workers) == 1:
-                        log.info("pyttsx3 uses the %s driver with eSpeak NG from %s (%s)",
-                                 worker.driver, library.origin, library.path)
-                    return worker
-            try:
-                # Wait for a busy worker; look again in a moment in case one was discarded.
-                return self._idle.get(timeout=0.5)
-            except queue.Empty:
-                continue
-
-    def _discard(self, worker: _Worker) -> None:
-        worker.kill()
-        with self._lock:
-            if worker in self._workers:
-                self._workers.remove(worker)
-
     def _call(self, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        """Run one request, replacing a hung or dead worker and trying once more."""
-        for attempt in (1, 2):
-            worker = self._acquire()
-            try:
-                reply = worker.request(payload, timeout_s)
-            except _Timeout:
-                self._discard(worker)
-                log.warning("pyttsx3 did not answer within %.0f s; restarting it", timeout_s)
-                if attempt == 2:
-                    raise VoiceError(f"pyttsx3 hung twice (no answer within {timeout_s:.0f} s) "
-                                     f"on: {payload.get('text', '')[:60]!r}; try again, or try "
-                                     "--engine draft to check the rest of the script") from None
-                continue
-            if reply.get("fatal"):
-                self._discard(worker)
-                if attempt == 2:
-                    raise VoiceError(f"pyttsx3 failed: {reply.get('error')}; {INSTALL_HINT}")
-                continue
-            self._idle.put(worker)
-            return reply
-        raise AssertionError("unreachable")
+        return self._pool.call(payload, timeout_s)
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Speech:
         """Speak one line, check what came back, and say it again if it came back silent.
@@ -253,12 +135,7 @@ class Pyttsx3Engine:
 
     def close(self) -> None:
         """Stop every worker and remove the temporary folder."""
-        with self._lock:
-            workers, self._workers = self._workers, []
-        for worker in workers:
-            worker.close()
-        while not self._idle.empty():
-            self._idle.get_nowait()
+        self._pool.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
