@@ -480,7 +480,7 @@ def voices(engine: str | None, language: str | None, sample: str | None, out_dir
     """
     from .voicetools import voice_catalogue, write_samples
 
-    if not sample.strip():
+    if sample is not None and not sample.strip():
         raise click.BadParameter("the text is empty; write a short sentence",
                                  param_hint="--sample")
     catalogue = voice_catalogue(engine, language)
@@ -549,7 +549,13 @@ def record_list_command(script: str, folder: Path | None, sets: Sequence[str],
 
 @cli.group()
 def cache() -> None:
-    """Look at or empty the speech cache."""
+    """Look at or empty the speech cache (lines already spoken, reused by every render).
+
+    \b
+    Examples:
+      audioguide cache info
+      audioguide cache clear
+    """
 
 
 def _cache_option(func: Callable[..., Any]) -> Callable[..., Any]:

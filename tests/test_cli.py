@@ -230,7 +230,7 @@ def test_vars_file_and_set_fill_placeholders(runner: CliRunner, write_script: Wr
 def test_voices_lists_the_draft_voice(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["voices", "--engine", "draft"])
     assert result.exit_code == 0
-    assert result.stdout.split() == ["murmur", "Draft", "murmur", "any"]
+    assert result.stdout.split() == ["draft", "murmur", "Draft", "murmur", "any"]
 
 
 def test_schema_matches_the_loader_and_accepts_every_script(runner: CliRunner) -> None:

@@ -107,10 +107,11 @@ class Pyttsx3Engine:
         handle, path = tempfile.mkstemp(suffix=".wav", dir=self._tmp)
         os.close(handle)
         try:
+            timeout_s = self.timeout_s + len(text) / 20.0
             reply = self._call({"op": "speak", "text": text, "path": path,
                                 "voice": settings.voice_id, "rate": settings.rate_wpm,
-                                "pitch": settings.pitch},
-                               self.timeout_s + len(text) / 20.0)
+                                "pitch": settings.pitch, "timeout": timeout_s * 0.8},
+                               timeout_s)
             if not reply.get("ok"):
                 if reply.get("unknown_voice"):
                     raise UnknownVoiceError(f"{reply.get('error')}; `audioguide voices` lists "

@@ -9,9 +9,12 @@ replaces a worker that died.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -41,6 +44,8 @@ class Worker:
                 [sys.executable, str(script)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=env, text=True, encoding="utf-8",
+                # Its own process group, so a kill also stops any child it forked.
+                start_new_session=os.name == "posix",
             )
         except OSError as exc:
             raise VoiceError(f"cannot start the {label} worker: {exc}; {hint}") from exc
@@ -93,8 +98,11 @@ class Worker:
         return self._reply(timeout_s)
 
     def kill(self) -> None:
-        """Stop the process now."""
+        """Stop the process (and any child it forked) now."""
         if self.proc.poll() is None:
+            if os.name == "posix":
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.kill()
         self.proc.wait()
 
