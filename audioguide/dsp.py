@@ -132,6 +132,39 @@ def rms_db(samples: Audio) -> float:
     return 20 * math.log10(value) if value > 0 else -math.inf
 
 
+def trim_recording(samples: Audio, sample_rate: int, above_floor_db: float = 12.0,
+                   keep_s: float = 0.03) -> Audio:
+    """Cut the room noise before and after a recorded line.
+
+    The line is where the short-term level rises a clear margin above the recording's
+    own noise floor (its quietest tenth), and never less than 50 dB under its loudest
+    moment; a short margin is kept and the cut edges eased.
+    """
+    if samples.size == 0:
+        return samples
+    window = max(1, int(sample_rate * 0.01))
+    frames = len(samples) // window
+    if frames < 3:
+        return samples
+    blocks = samples[: frames * window].reshape(frames, window).astype(np.float64)
+    level = 10 * np.log10(np.mean(blocks**2, axis=1) + 1e-20)
+    floor = float(np.percentile(level, 10))
+    threshold = max(floor + above_floor_db, float(level.max()) - 50.0)
+    loud = np.nonzero(level > threshold)[0]
+    if loud.size == 0:
+        return samples[:0]
+    keep = int(sample_rate * keep_s)
+    start = max(0, int(loud[0]) * window - keep)
+    end = min(len(samples), (int(loud[-1]) + 1) * window + keep)
+    trimmed = samples[start:end].copy()
+    edge = min(keep, len(trimmed) // 2)
+    if edge > 0:
+        curve = fade_curve(edge)
+        trimmed[:edge] *= curve
+        trimmed[-edge:] *= curve[::-1]
+    return trimmed
+
+
 def normalize_speech(samples: Audio, sample_rate: int, target_rms_db: float = -20.0,
                      peak_limit: float = 0.89) -> Audio:
     """Bring the voiced part of a line to a common RMS level, never letting peaks pass -1 dBFS."""

@@ -42,11 +42,15 @@ def test_cache_keys_change_with_everything_that_shapes_the_sound() -> None:
         SpeechRequest(base.text, VoiceSettings("pyttsx3", "en-us", 131.0, 40)),
         SpeechRequest(base.text, VoiceSettings("pyttsx3", "en-us", 130.0, 41)),
         SpeechRequest(base.text, VoiceSettings("draft", "en-us", 130.0, 40)),
+        SpeechRequest(base.text, VoiceSettings("pyttsx3", "en-us", 130.0, 40, "calm")),
     ]
     key = SpeechCache.key("pyttsx3 2.99", base)
     assert key == SpeechCache.key("pyttsx3 2.99", base)
     assert key != SpeechCache.key("pyttsx3 3.0", base)
-    assert len({SpeechCache.key("pyttsx3 2.99", v) for v in variants} | {key}) == 6
+    assert key != SpeechCache.key("pyttsx3 2.99", base, "sha256-of-a-model")
+    assert len({SpeechCache.key("pyttsx3 2.99", v) for v in variants} | {key}) == 7
+    # Where a line was written is not part of it: the same line twice is made once.
+    assert SpeechRequest("Hi.", DRAFT, where="a:1:1") == SpeechRequest("Hi.", DRAFT, "b:9:9")
 
 
 def test_bank_makes_each_distinct_line_once(tmp_path: Path) -> None:
@@ -242,3 +246,131 @@ def test_pyttsx3_chatter_never_reaches_our_stdout(write_script: WriteScript,
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{out}\n"
     assert "Audio saved" not in result.stderr
+
+
+class FailingDraft(DraftEngine):
+    def synthesize(self, text: str, settings: VoiceSettings):  # type: ignore[no-untyped-def]
+        if "fail" in text:
+            raise VoiceError("the engine choked")
+        return super().synthesize(text, settings)
+
+
+def test_an_engine_failure_names_the_line_it_was_on(write_script: WriteScript,
+                                                     tmp_path: Path) -> None:
+    bank = SpeechBank(SpeechCache(tmp_path), engine_factory=lambda name: FailingDraft())
+    lines = [SpeechRequest("Fine.", DRAFT, where="s.yaml:3:5"),
+             SpeechRequest("This will fail.", DRAFT, where="s.yaml:4:5")]
+    with pytest.raises(VoiceError) as caught:
+        bank.prepare(lines)
+    assert str(caught.value) == ("s.yaml:4:5: draft could not say 'This will fail.': "
+                                 "the engine choked")
+
+
+def test_calm_style_adds_warmth_and_a_soft_room(tmp_path: Path) -> None:
+    bank = SpeechBank(SpeechCache(tmp_path), engine_factory=lambda name: DraftEngine())
+    text = "Let your shoulders soften and your breath slow down."
+    plain = SpeechRequest(text, VoiceSettings("draft", None, 130.0, 50.0, "plain"))
+    calm = SpeechRequest(text, VoiceSettings("draft", None, 130.0, 50.0, "calm"))
+    bank.prepare([plain, calm])
+    a = np.asarray(bank.samples(plain, 44100), dtype=np.float64)
+    b = np.asarray(bank.samples(calm, 44100), dtype=np.float64)
+    # A short soft tail: the room rings on for about a third of a second.
+    assert 0.3 < (len(b) - len(a)) / 44100 < 0.45
+    tail = b[len(a):len(a) + 4410]
+    assert 0.001 < np.sqrt(np.mean(tail**2)) < 0.05
+    # Warmer: the lows gain about 2-3 dB on the middle of the voice. Subtle: the same
+    # overall level, within 1 dB.
+    def tilt_db(x: np.ndarray) -> float:
+        power = np.abs(np.fft.rfft(x)) ** 2
+        freqs = np.fft.rfftfreq(len(x), 1 / 44100)
+        low = power[(freqs > 60) & (freqs < 180)].sum()
+        mid = power[(freqs > 800) & (freqs < 3000)].sum()
+        return float(10 * np.log10(low / mid))
+
+    assert 1.5 < tilt_db(b) - tilt_db(a) < 4.5
+    def rms_db(x: np.ndarray) -> float:
+        return float(20 * np.log10(np.sqrt(np.mean(x[: len(a)] ** 2))))
+
+    assert abs(rms_db(a) - rms_db(b)) < 1.0
+    # Deterministic: made again, byte for byte the same.
+    again = SpeechBank(SpeechCache(tmp_path / "again"), engine_factory=lambda n: DraftEngine())
+    again.prepare([calm])
+    assert again.cache.path(again.key(calm)).read_bytes() == (
+        bank.cache.path(bank.key(calm)).read_bytes())
+
+
+def test_calm_style_slows_and_lowers_the_voice(write_script: WriteScript) -> None:
+    from audioguide.script.model import VoiceSpec
+    from audioguide.timeline import CALM_PITCH, CALM_RATE, voice_settings
+
+    calm = voice_settings(VoiceSpec(engine="pyttsx3", rate_wpm=120.0, style="calm"))
+    assert (calm.rate_wpm, calm.pitch, calm.style) == (120.0 * CALM_RATE, CALM_PITCH, "calm")
+    own_pitch = voice_settings(VoiceSpec(engine="pyttsx3", pitch=60, style="calm"))
+    assert own_pitch.pitch == 60
+    piper = voice_settings(VoiceSpec(engine="piper", rate_wpm=120.0, style="calm"))
+    assert piper.pitch is None  # Piper has no pitch setting
+    plain = voice_settings(VoiceSpec(engine="pyttsx3", rate_wpm=120.0))
+    assert (plain.rate_wpm, plain.pitch, plain.style) == (120.0, None, "plain")
+
+
+def test_cache_info_and_clear(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from audioguide.cli import cli
+
+    cache_dir = tmp_path / "cache"
+    bank = SpeechBank(SpeechCache(cache_dir), engine_factory=lambda name: DraftEngine())
+    lines = [SpeechRequest(t, DRAFT) for t in ("One.", "Two words.", "And three now.")]
+    bank.prepare(lines)
+    torn = bank.cache.path(bank.key(lines[2]))
+    torn.write_bytes(torn.read_bytes()[:200])
+    keep = cache_dir / "speech" / "notes.txt"  # not ours: clear must leave it
+    keep.write_text("mine")
+    runner = CliRunner()
+    info = runner.invoke(cli, ["cache", "info", "--cache", str(cache_dir)])
+    assert info.exit_code == 0, info.stderr
+    lines_out = info.stdout.splitlines()
+    assert lines_out[0] == f"folder   {cache_dir / 'speech'}"
+    assert lines_out[1].startswith("entries  3 lines (0:0")
+    assert lines_out[3] == "damaged  1 (made again when next needed)"
+    cleared = runner.invoke(cli, ["cache", "clear", "--cache", str(cache_dir)])
+    assert cleared.stdout == f"removed 3 lines from {cache_dir / 'speech'}\n"
+    assert keep.read_text() == "mine"
+    assert SpeechCache(cache_dir).stats().entries == 0
+
+
+def test_a_line_cleared_during_a_render_is_made_again(tmp_path: Path) -> None:
+    engine = CountingDraft()
+    bank = SpeechBank(SpeechCache(tmp_path), engine_factory=lambda name: engine)
+    line = SpeechRequest("Still here.", DRAFT)
+    bank.prepare([line])
+    length = bank.frames(line, 44100)
+    bank.cache.clear()  # as `audioguide cache clear` from another terminal
+    assert len(bank.samples(line, 44100)) == length
+    assert engine.calls == [line.text, line.text]
+
+
+@pytest.mark.real
+def test_pyttsx3_parallel_synthesis_matches_serial_byte_for_byte(tmp_path: Path) -> None:
+    lines = [SpeechRequest(f"Line {word}: breathe in slowly, and let it go.",
+                           VoiceSettings("pyttsx3", None, 130.0))
+             for word in ("one", "two", "three", "four", "five", "six", "seven", "eight")]
+    results = []
+    for workers in (1, 2):
+        cache = SpeechCache(tmp_path / f"workers-{workers}")
+        bank = SpeechBank(cache, engine_factory=lambda name, w=workers: Pyttsx3Engine(workers=w))
+        try:
+            assert bank.prepare(lines) == len(lines)
+            results.append([cache.path(bank.key(line)).read_bytes() for line in lines])
+        finally:
+            bank.close()
+    assert results[0] == results[1]
+    # And the same line said twice in one worker comes out the same.
+    engine = Pyttsx3Engine(workers=1)
+    try:
+        first = engine.synthesize(lines[0].text, lines[0].settings)
+        engine.synthesize("Something else in between.", lines[0].settings)
+        second = engine.synthesize(lines[0].text, lines[0].settings)
+    finally:
+        engine.close()
+    assert np.array_equal(first.samples, second.samples)

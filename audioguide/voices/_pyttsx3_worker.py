@@ -142,7 +142,6 @@ def _start() -> dict[str, Any]:
 def _speak_espeak(text: str, path: str, voice_id: str | None,
                   request: dict[str, Any]) -> None:
     import pyttsx3
-
     from pyttsx3.drivers import _espeak
 
     engine = pyttsx3.init()

@@ -8,7 +8,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from threading import Lock
 
-from ..dsp import Audio, normalize_speech, resample, resampled_length, trim_silence
+from ..dsp import (
+    Audio,
+    normalize_speech,
+    resample,
+    resampled_length,
+    trim_recording,
+    trim_silence,
+)
 from ..errors import UnknownVoiceError, VoiceError
 from .base import Engine, Speech, SpeechRequest
 from .cache import SpeechCache
@@ -41,14 +48,10 @@ def create_engine(name: str) -> Engine:
     raise VoiceError(f"unknown engine '{name}' (engines: pyttsx3, piper, recorded, draft)")
 
 
-#: Recordings carry room noise; what is this far under the loudest moment counts as silence.
-RECORDING_TRIM_DB = -38.0
-
-
 def process_speech(speech: Speech, style: str = "plain", recorded: bool = False) -> Speech:
     """Trim the silence at both ends, even out the level, and shape the voice for its style."""
-    threshold = RECORDING_TRIM_DB if recorded else -45.0
-    trimmed = trim_silence(speech.samples, speech.sample_rate, threshold_db=threshold)
+    trimmed = (trim_recording(speech.samples, speech.sample_rate) if recorded
+               else trim_silence(speech.samples, speech.sample_rate))
     if trimmed.size == 0:
         raise VoiceError("the engine returned only silence")
     speech = Speech(normalize_speech(trimmed, speech.sample_rate), speech.sample_rate)
