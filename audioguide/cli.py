@@ -582,11 +582,13 @@ def cache_info(cache_dir: Path | None) -> None:
 @cache.command("clear")
 @_cache_option
 def cache_clear(cache_dir: Path | None) -> None:
-    """Remove every cached line (they are made again when next needed)."""
+    """Remove every cached line and remembered loudness (made again when next needed)."""
+    from .memo import LoudnessMemo
     from .voices import SpeechCache
 
     store = SpeechCache(cache_dir)
     removed = store.clear()
+    LoudnessMemo(store.root.parent / "loudness").clear()
     click.echo(f"removed {removed} lines from {store.root}")
 
 

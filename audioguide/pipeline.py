@@ -16,6 +16,7 @@ from .dsp import Audio, rechunk
 from .errors import InputError, Issue, UnknownVoiceError
 from .export import ExportSettings, codec_for, export, format_for, write_text
 from .loudness import Loudness, measure_file_loudness, measure_loudness
+from .memo import LoudnessMemo, fingerprint
 from .play import Player, open_backend
 from .playlist import (
     Playlist,
@@ -205,8 +206,22 @@ def normalising_gain(prepared: Prepared, target_lufs: float,
 
     Where the gain would push true peaks over the ceiling, the limiter takes a little
     loudness back; the mix is then measured again with the limiter in place and the
-    gain corrected, until it lands within 0.1 LU (at most two extra passes).
+    gain corrected, until it lands within 0.1 LU (at most two extra passes). An
+    unchanged session's result is remembered (see `memo`), so it is measured once.
     """
+    memo = LoudnessMemo(prepared.library.speech.cache.root.parent / "loudness")
+    key = fingerprint(prepared.timeline, prepared.library.speech.key,
+                      [target_lufs, LIMITER_CEILING_DBTP, NORMALISE_PASSES])
+    remembered = memo.get(key)
+    if remembered is not None:
+        return remembered
+    written, gain = _measure_gain(prepared, target_lufs, progress)
+    memo.put(key, written, gain)
+    return written, gain
+
+
+def _measure_gain(prepared: Prepared, target_lufs: float,
+                  progress: Progress | None) -> tuple[Loudness, float]:
     written = measure(prepared, progress)
     gain = written.gain_to(target_lufs)
     if written.silent or written.true_peak_dbtp + gain <= LIMITER_CEILING_DBTP:

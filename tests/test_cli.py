@@ -121,8 +121,9 @@ def test_a_runtime_failure_exits_1_with_what_to_try(runner: CliRunner, write_scr
                                                     tmp_path: Path,
                                                     broken_ffmpeg: BrokenFfmpeg) -> None:
     broken_ffmpeg("Segmentation fault", 139)
+    # A fresh cache, so the loudness is measured (not remembered from another test).
     measuring = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o",
-                                    str(tmp_path / "x.mp3")])
+                                    str(tmp_path / "x.mp3"), "--cache", str(tmp_path / "c")])
     result = runner.invoke(cli, ["render", str(write_script(GOOD)), "-o",
                                  str(tmp_path / "x.mp3"), "--loudness", "off"])
     assert measuring.exit_code == 1

@@ -265,3 +265,46 @@ def test_a_killed_export_keeps_the_old_file_and_leaves_no_litter(
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml", "session.mp3", "short.yaml"]
     assert mutagen.File(target) is not None
+
+
+@pytest.mark.real
+def test_an_unchanged_session_is_measured_once(write_script: WriteScript, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import audioguide.pipeline as pipeline_module
+
+    calls: list[float] = []
+    real_measure = pipeline_module.measure
+
+    def counting_measure(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs.get("gain_db", 0.0))
+        return real_measure(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "measure", counting_measure)
+    bed = tmp_path / "bed.wav"
+    rate = 44100
+    tone = (0.2 * np.sin(2 * np.pi * 110 * np.arange(rate * 2) / rate) * 32767).astype("<i2")
+    import wave
+
+    def write_bed(data: np.ndarray) -> None:
+        with wave.open(str(bed), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            out.writeframes(data.tobytes())
+
+    write_bed(tone)
+    path = write_script(SESSION.replace("bed: {sound: pink, level: -26dB}",
+                                        "bed: {sound: bed.wav, level: -6dB}"))
+    first = render_file(path, tmp_path / "one.wav", DRAFT)
+    measured = len(calls)
+    assert measured >= 1
+    second = render_file(path, tmp_path / "two.wav", DRAFT)
+    assert len(calls) == measured  # remembered: straight to the final pass
+    assert (second.measured, second.gain_db) == (first.measured, first.gain_db)
+    assert (tmp_path / "one.wav").read_bytes() == (tmp_path / "two.wav").read_bytes()
+    time.sleep(0.01)
+    write_bed(tone * 4)  # a louder bed in the same file: the mix changed
+    third = render_file(path, tmp_path / "three.wav", DRAFT)
+    assert len(calls) > measured
+    assert third.measured is not None and first.measured is not None
+    assert third.measured.integrated_lufs > first.measured.integrated_lufs + 1

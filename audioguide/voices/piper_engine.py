@@ -34,7 +34,7 @@ from ..dsp import trim_silence
 from ..errors import UnknownVoiceError, VoiceError
 from .base import Speech, VoiceInfo, VoiceSettings
 from .recorded import file_identity
-from .workers import WorkerPool
+from .workers import WorkerPool, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class PiperEngine:
     def __init__(self, workers: int | None = None, timeout_s: float = 60.0) -> None:
         if not piper_available():
             raise VoiceError(f"the piper engine is not installed; {INSTALL_HINT}")
-        self.parallelism = workers or max(1, min(4, os.cpu_count() or 1))
+        self.parallelism = workers or worker_count() or max(1, min(4, os.cpu_count() or 1))
         self.timeout_s = timeout_s
         self._pool = WorkerPool("piper", WORKER_SCRIPT, lambda: dict(os.environ),
                                 self.parallelism, INSTALL_HINT)

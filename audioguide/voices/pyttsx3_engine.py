@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import UnknownVoiceError, VoiceError
 from .base import Speech, VoiceInfo, VoiceSettings
 from .espeak import espeak_version, find_espeak
-from .workers import Worker, WorkerPool
+from .workers import Worker, WorkerPool, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Pyttsx3Engine:
     name = "pyttsx3"
 
     def __init__(self, workers: int | None = None, timeout_s: float = 60.0) -> None:
-        self.parallelism = workers or max(1, min(2, os.cpu_count() or 1))
+        self.parallelism = workers or worker_count() or max(1, min(2, os.cpu_count() or 1))
         self.timeout_s = timeout_s
         self._pool = WorkerPool("pyttsx3", WORKER_SCRIPT, self._environment, self.parallelism,
                                 INSTALL_HINT, on_start=self._started)

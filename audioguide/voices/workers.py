@@ -30,6 +30,18 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 30.0
 
 
+def worker_count() -> int | None:
+    """`$AUDIOGUIDE_WORKERS`, if set: how many speech workers each engine may run."""
+    value = os.environ.get("AUDIOGUIDE_WORKERS", "").strip()
+    if not value:
+        return None
+    try:
+        return max(1, int(value))
+    except ValueError:
+        log.warning("ignoring AUDIOGUIDE_WORKERS=%r (not a whole number)", value)
+        return None
+
+
 class WorkerTimeout(Exception):
     """A worker did not answer in time."""
 
