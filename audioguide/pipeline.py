@@ -15,6 +15,7 @@ from .clips import ClipLibrary
 from .dsp import Audio, rechunk
 from .errors import InputError, Issue, UnknownVoiceError
 from .export import ExportSettings, codec_for, export, format_for, write_text
+from .limits import Limits, check_files, check_speech
 from .loudness import Loudness, measure_file_loudness, measure_loudness
 from .memo import LoudnessMemo, fingerprint
 from .play import Player, open_backend
@@ -39,7 +40,7 @@ from .timeline import (
     Item,
     Timeline,
     compile_timeline,
-    speech_requests,
+    speech_plan,
 )
 from .units import db_to_gain
 from .voices import SpeechBank, SpeechCache, default_cache_dir
@@ -64,6 +65,8 @@ class RenderOptions:
     voice_id: str | None = None
     rate_wpm: float | None = None
     style: str | None = None
+    #: Bounds on the work one session may ask for (default: from the environment).
+    limits: Limits | None = None
     sample_rate: int | None = None
     channels: int | None = None
     cache_dir: Path | None = None
@@ -109,8 +112,13 @@ def prepare(script: str | Path | Session, options: RenderOptions | None = None,
     library = ClipLibrary(bank, rate, channels)
     try:
         report = (lambda done, total: progress("speech", done, total)) if progress else None
+        plan = list(speech_plan(session, compile_options))
+        requests = [request for request, _ in plan]
+        limits = options.limits or Limits.from_environment()
+        check_speech(plan, limits, str(session.source or session.name))
+        check_files(session, requests, limits)
         try:
-            made = library.prepare_speech(speech_requests(session, compile_options), report)
+            made = library.prepare_speech(requests, report)
         except UnknownVoiceError:
             # The compiler asks for each line again and reports the bad voice at its line.
             made = 0

@@ -278,18 +278,24 @@ def _line_voice(session: Session, line: VoiceSpec, options: CompileOptions) -> V
 
 def spoken_steps(steps: tuple[Step, ...]) -> Iterator[tuple[Step, str | None]]:
     """Every Say step, and every breathe step with each of its spoken words, in order."""
+    for step, kind, _ in _spoken(steps, 1):
+        yield step, kind
+
+
+def _spoken(steps: tuple[Step, ...], times: int) -> Iterator[tuple[Step, str | None, int]]:
+    """As `spoken_steps`, with how many times each is said (repeats multiply)."""
     for step in steps:
         if isinstance(step, Say):
-            yield step, None
+            yield step, None, times
         elif isinstance(step, Breathe) and step.cue in ("voice", "both"):
             kinds = {phase.kind for phase in _cycle_patterns(step, 1)[0].phases} | set(step.ramp)
             for kind in sorted(kinds, key=PHASE_KINDS.index):
-                yield step, kind
+                yield step, kind, times * (step.cycles or 1)
         elif isinstance(step, Repeat):
-            yield from spoken_steps(step.steps)
+            yield from _spoken(step.steps, times * step.times)
         elif isinstance(step, Choose):
             for option in step.picked:
-                yield from spoken_steps(option)
+                yield from _spoken(option, times)
 
 
 def narration_texts(session: Session) -> Iterator[str]:
@@ -313,6 +319,20 @@ def speech_requests(session: Session, options: CompileOptions | None = None,
             yield narrator.request(spec, step.text, step.where, step.audio)
         elif isinstance(step, Breathe) and kind is not None:
             yield narrator.request(base, step.words[kind], step.where)
+
+
+def speech_plan(session: Session, options: CompileOptions | None = None
+                ) -> Iterator[tuple[SpeechRequest, int]]:
+    """Every line the session will speak, with how many times it is said."""
+    options = options or CompileOptions()
+    narrator = Narrator(session, options)
+    base = _line_voice(session, VoiceSpec(), options)
+    for step, kind, times in _spoken(session.steps, 1):
+        if isinstance(step, Say):
+            spec = _line_voice(session, step.voice, options)
+            yield narrator.request(spec, step.text, step.where, step.audio), times
+        elif isinstance(step, Breathe) and kind is not None:
+            yield narrator.request(base, step.words[kind], step.where), times
 
 
 def _cycle_patterns(step: Breathe, cycles: int) -> list[Pattern]:
