@@ -35,10 +35,20 @@ class Issue:
 class ScriptError(InputError):
     """A script (or playlist) that cannot be used; lists every problem found."""
 
+    #: More problems than this are summed up in one last line.
+    MAX_SHOWN = 50
+
     def __init__(self, issues: Iterable[Issue]) -> None:
-        self.issues: tuple[Issue, ...] = tuple(issues)
-        if not self.issues:
+        found = tuple(issues)
+        if not found:
             raise ValueError("ScriptError needs at least one issue")
+        if len(found) > self.MAX_SHOWN:
+            rest = found[self.MAX_SHOWN]
+            found = found[: self.MAX_SHOWN] + (Issue(
+                rest.file, rest.line, rest.column,
+                f"... and {len(found) - self.MAX_SHOWN} more problems; fix the ones above "
+                "first"),)
+        self.issues: tuple[Issue, ...] = found
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
     @property

@@ -22,6 +22,18 @@ _UNIT_SECONDS = {"h": Fraction(3600), "m": Fraction(60), "s": Fraction(1), "ms":
 DURATION_FORMS = "4, 4s, 1.5s, 500ms, 2m, 1m30s or 1:30"
 
 
+#: Exponents beyond this are refused: `1e999999999` would take forever to make exact.
+MAX_EXPONENT = 20
+
+
+def exact_number(text: str) -> Fraction:
+    """A decimal number (as `_NUMBER` matches it) as an exact fraction, with a bounded exponent."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and abs(int(exponent)) > MAX_EXPONENT:
+        raise ValueError(f"'{text}' is out of range; write it without a large exponent")
+    return Fraction(text)
+
+
 def parse_duration(text: str) -> Fraction:
     """Parse `4`, `4s`, `1.5s`, `500ms`, `2m`, `1m30s`, `1h`, `1:30` or `1:02:03` to seconds.
 
@@ -31,7 +43,7 @@ def parse_duration(text: str) -> Fraction:
     if raw.startswith("-"):
         raise ValueError(f"duration '{text}' is negative; use a length of 0 or more")
     if _PLAIN.match(raw):
-        return Fraction(raw)
+        return exact_number(raw)
     clock = _CLOCK.match(raw)
     if clock:
         hours, minutes, seconds = clock.groups()
@@ -53,7 +65,7 @@ def parse_duration(text: str) -> Fraction:
         if unit in seen:
             raise ValueError(f"duration '{text}' names '{unit}' twice")
         seen.append(unit)
-        total += Fraction(number) * _UNIT_SECONDS[unit]
+        total += exact_number(number) * _UNIT_SECONDS[unit]
         position = match.end()
     if not seen:
         raise ValueError(f"'{text}' is not a duration; write it like {DURATION_FORMS}")

@@ -359,8 +359,8 @@ def test_a_breath_needs_an_inhale_and_an_exhale_in_every_form(write_script: Writ
 def test_a_problem_in_vars_is_reported_once(write_script: WriteScript) -> None:
     path = write_script("vars: {9lives: x, mood: ~}\nsteps:\n  - say: 'calm {mood}.'\n")
     assert errors_of(path) == [
-        f"{path}:1:8: vars: '9lives' is not a variable name: use letters, digits and _, not "
-        "starting with a digit"]
+        f"{path}:1:8: vars: '9lives' is not a variable name: use up to 60 letters, digits "
+        "and _, not starting with a digit"]
 
 
 def test_choose_picks_options_by_number(write_script: WriteScript) -> None:

@@ -145,12 +145,24 @@ def test_at_earlier_than_now_names_both_times(write_script: WriteScript) -> None
     assert compile_draft(ok).clips[0].start == 120 * 44100
 
 
-def test_sessions_over_twelve_hours_are_refused(write_script: WriteScript) -> None:
+def test_sessions_over_twelve_hours_are_refused_by_the_loader(write_script: WriteScript) -> None:
     path = write_script("steps:\n  - repeat: {times: 13, steps: [{pause: 1h}]}\n")
     with pytest.raises(ScriptError) as caught:
         compile_draft(path)
     assert [str(i) for i in caught.value.issues] == [
-        f"{path}:2:5: steps: the session lasts 13:00:00.000; the limit is 12 hours"]
+        f"{path}:2:34: steps[0].repeat.steps[0].pause: the session lasts at least 13:00:00.000 "
+        "by here; the limit is 12 hours: shorten it or split it into several sessions"]
+
+
+def test_speech_that_carries_a_session_past_twelve_hours_is_refused(
+        write_script: WriteScript) -> None:
+    # The loader counts speech as taking no time; the compiler knows its real length.
+    path = write_script("steps:\n  - pause: '11:59:59'\n  - say: A line that takes a while.\n")
+    with pytest.raises(ScriptError) as caught:
+        compile_draft(path)
+    [issue] = caught.value.issues
+    assert str(issue).startswith(f"{path}:2:5: steps: the session lasts 12:00:0")
+    assert str(issue).endswith("; the limit is 12 hours")
 
 
 def test_warnings_for_long_holds_and_fast_paces(write_script: WriteScript) -> None:

@@ -28,6 +28,8 @@ from ..units import MAX_SESSION_SECONDS, parse_duration, parse_level, parse_note
 NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "yes", "on"})
 _FALSE = frozenset({"false", "no", "off"})
+#: The most text filling placeholders may make of one value.
+MAX_FILLED_CHARS = 100_000
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: The most nodes one document may expand to (aliases included), so that an
@@ -54,6 +56,8 @@ INVALID = Invalid()
 
 def suggest(word: str, options: Iterable[str]) -> str:
     """Return ` (did you mean 'x'?)` for the closest option, or ``""``."""
+    if len(word) > 60:
+        return ""
     matches = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean '{matches[0]}'?)" if matches else ""
 
@@ -95,6 +99,7 @@ class Context:
         if not self.substitute or "{" not in text and "}}" not in text:
             return text
         out: list[str] = []
+        filled = 0
         i = 0
         while i < len(text):
             char = text[i]
@@ -111,16 +116,21 @@ class Context:
                                       "literal brace")
                 name = text[i + 1:end].strip()
                 if not _NAME.fullmatch(name):
-                    return self.error(node, path, f"'{{{text[i + 1:end]}}}' is not a "
+                    return self.error(node, path, f"'{{{clip(text[i + 1:end])}}}' is not a "
                                       "placeholder: use {name} with a name from vars:, or {{ "
                                       "for a literal brace")
                 if name not in self.variables:
                     known = sorted(self.variables)
                     hint = suggest(name, known) or (
                         f" (known: {', '.join(known)})" if known else " (add it under vars:)")
-                    return self.error(node, path, f"unknown variable '{name}'{hint}")
+                    return self.error(node, path, f"unknown variable '{clip(name)}'{hint}")
                 self.used_variables.add(name)
                 out.append(self.variables[name])
+                filled += len(self.variables[name])
+                if filled > MAX_FILLED_CHARS:
+                    return self.error(node, path, "filling the placeholders makes this value "
+                                      f"more than {MAX_FILLED_CHARS:,} characters long; use "
+                                      "shorter values")
                 i = end + 1
             else:
                 out.append(char)
@@ -147,6 +157,8 @@ class ScalarKind(Kind):
 
     expected = "a value"
     schema: dict[str, Any] = {}
+    #: Longer values are refused before conversion: no number, level or word is this long.
+    max_chars: int | None = 100
 
     def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         """Check the node is a scalar, fill placeholders, convert."""
@@ -156,6 +168,9 @@ class ScalarKind(Kind):
         text = ctx.fill(node, path, node.value)
         if isinstance(text, Invalid):
             return text
+        if self.max_chars is not None and len(text) > self.max_chars:
+            return ctx.error(node, path, f"expected {self.expected}, found {len(text)} "
+                             "characters of text")
         try:
             return self.convert(text, node)
         except ValueError as exc:
@@ -185,6 +200,7 @@ class Text(ScalarKind):
     """Free text; placeholders filled."""
 
     expected = "text"
+    max_chars = None
 
     def __init__(self, description: str = "", *, allow_empty: bool = False,
                  max_length: int = 20_000) -> None:
@@ -450,7 +466,7 @@ class Obj(Kind):
         values: dict[str, Any] = {}
         present: set[str] = set()
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            key = clip(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
             if key is None:
                 ctx.error(key_node, path, "a key must be a plain word")
                 continue
@@ -548,11 +564,11 @@ class Variables(Kind):
                              f"found {_node_word(node)}")
         values: dict[str, str] = {}
         for key_node, value_node in node.value:
-            child = f"{path}.{key_node.value}" if path else str(key_node.value)
+            child = f"{path}.{clip(str(key_node.value))}" if path else clip(str(key_node.value))
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
-            if not _NAME.fullmatch(str(name)):
-                ctx.error(key_node, path, f"'{name}' is not a variable name: use letters, digits "
-                          "and _, not starting with a digit")
+            if not _NAME.fullmatch(str(name)) or len(name) > 60:
+                ctx.error(key_node, path, f"'{clip(str(name))}' is not a variable name: use "
+                          "up to 60 letters, digits and _, not starting with a digit")
                 continue
             if name in values:
                 ctx.error(key_node, child, f"'{name}' is given twice; keep one")
@@ -597,8 +613,9 @@ def _node_word(node: yaml.Node) -> str:
         return "a list"
     if is_null(node):
         return "nothing"
-    return f"'{_clip(node.value)}'"
+    return f"'{clip(node.value)}'"
 
 
-def _clip(text: str, limit: int = 40) -> str:
+def clip(text: str, limit: int = 40) -> str:
+    """`text`, shortened with an ellipsis to show in a message."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -34,6 +34,7 @@ from .kinds import (
     Obj,
     Text,
     Variables,
+    clip,
     resolve_file,
     suggest,
 )
@@ -66,7 +67,7 @@ def _parse_pattern(node: yaml.Node, path: str, ctx: Context) -> Any:
         except ValueError:
             hint = suggest(text.strip().lower(), PATTERNS) or (
                 f" (choose one of: {', '.join(PATTERNS)}, or numbers like 4-7-8)")
-            return ctx.error(node, path, f"unknown pattern '{text.strip()}'{hint}")
+            return ctx.error(node, path, f"unknown pattern '{clip(text.strip())}'{hint}")
         if PATTERNS.get(pattern.name) is pattern:
             return pattern  # a named pattern, with its own words and advice
         return _pattern_or_error(pattern.lengths(), node, path, ctx)
@@ -137,7 +138,7 @@ def _parse_bed_sound(node: yaml.Node, path: str, ctx: Context) -> Any:
         return word
     if "/" not in word and "." not in word:
         hint = suggest(word, NOISES) or f" (choose one of: {', '.join(NOISES)}, or a file path)"
-        return ctx.error(node, path, f"unknown bed sound '{word}'{hint}")
+        return ctx.error(node, path, f"unknown bed sound '{clip(word)}'{hint}")
     return resolve_file(word, node, path, ctx)
 
 
@@ -300,13 +301,14 @@ def _parse_steps(node: yaml.Node, path: str, ctx: Context) -> Any:
         item_path = f"{path}[{index}]"
         ctx.count(item, item_path)
         if not isinstance(item, yaml.MappingNode) or len(item.value) != 1:
-            found = (f"keys {', '.join(str(k.value) for k, _ in item.value)}"
+            found = (f"keys {', '.join(clip(str(k.value)) for k, _ in item.value[:6])}"
+                     + (", ..." if len(item.value) > 6 else "")
                      if isinstance(item, yaml.MappingNode) else "something else")
             ctx.error(item, item_path, f"a step is one of {', '.join(STEP_KINDS)} with its "
                       f"value (found {found}); indent a step's settings under its name")
             continue
         key_node, value_node = item.value[0]
-        kind = str(key_node.value)
+        kind = clip(str(key_node.value))
         if kind not in STEP_KINDS:
             hint = suggest(kind, STEP_KINDS) or f" (steps are: {', '.join(STEP_KINDS)})"
             ctx.error(key_node, item_path, f"unknown step '{kind}'{hint}")
@@ -355,7 +357,7 @@ CHOOSE_FIELDS = Obj({
 
 def _parse_choose(node: yaml.Node, path: str, ctx: Context) -> Any:
     values = CHOOSE_FIELDS.parse(node, path, ctx)
-    if isinstance(values, Invalid) or isinstance(values["options"], Invalid):
+    if isinstance(values, Invalid) or not isinstance(values["options"], (list, tuple)):
         return values
     options, pick = values["options"], values["pick"]
     if isinstance(pick, Invalid):
@@ -374,7 +376,8 @@ def parse_pick(text: str, count: int) -> list[int]:
         return list(range(count))
     chosen = []
     for part in text.replace(" ", "").split(","):
-        if not part.isdigit() or not 1 <= int(part) <= count:
+        if not (part.isascii() and part.isdigit() and len(part) < 6
+                and 1 <= int(part) <= count):
             raise ValueError(f"'{text}' is not 'all' or option numbers between 1 and {count} "
                              "separated by commas, like 1,3")
         chosen.append(int(part) - 1)
