@@ -8,7 +8,9 @@ and media (files) — behind two questions the compiler and mixer ask:
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -68,16 +70,30 @@ class ClipLibrary:
     """Lengths and samples of every clip source, at one sample rate and channel count."""
 
     def __init__(self, speech: SpeechBank, sample_rate: int, channels: int,
-                 decoded_files: int = 16) -> None:
+                 decoded_bytes: int = 128 * 2**20) -> None:
         self.speech = speech
         self.sample_rate = sample_rate
         self.channels = channels
-        self._decoded = functools.lru_cache(maxsize=decoded_files)(self._decode)
+        # Decoded files, most recently used last, up to `decoded_bytes` in all: a session
+        # that plays sixty short files a thousand times decodes each once.
+        self._files: OrderedDict[Path, Audio] = OrderedDict()
+        self._files_bytes = 0
+        self._decoded_limit = decoded_bytes
         self._struck = functools.lru_cache(maxsize=16)(self._strike)
 
-    def _decode(self, path: object) -> Audio:
-        audio = decode(path, self.sample_rate, self.channels)  # type: ignore[arg-type]
+    def _decoded(self, path: Path) -> Audio:
+        audio = self._files.get(path)
+        if audio is not None:
+            self._files.move_to_end(path)
+            return audio
+        audio = decode(path, self.sample_rate, self.channels)
         audio.setflags(write=False)
+        if audio.nbytes <= self._decoded_limit:
+            self._files[path] = audio
+            self._files_bytes += audio.nbytes
+            while self._files_bytes > self._decoded_limit:
+                _, dropped = self._files.popitem(last=False)
+                self._files_bytes -= dropped.nbytes
         return audio
 
     def _strike(self, sound: Tick | BellStrike) -> Audio:

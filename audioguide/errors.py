@@ -28,8 +28,19 @@ class Issue:
     column: int
     message: str
 
+    def __post_init__(self) -> None:
+        # Quoted input may hold line breaks or terminal control codes: show them escaped,
+        # so that one problem is always one line and cannot repaint the terminal.
+        if not self.message.isprintable():
+            object.__setattr__(self, "message", printable(self.message))
+
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+def printable(text: str) -> str:
+    """`text` with line breaks and other control characters written as escapes."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class ScriptError(InputError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ MAX_CLIP_SECONDS = 3 * 3600
 
 def decode(path: Path, sample_rate: int, channels: int) -> Audio:
     """Decode a whole file to shape (frames, channels), resampled by ffmpeg."""
+    native = read_wav(path, sample_rate, channels)
+    if native is not None:
+        return native
     command = [find_ffmpeg().path, "-nostdin", "-v", "error", "-i", str(path),
                "-vn", "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le",
                "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
@@ -39,6 +43,29 @@ def decode(path: Path, sample_rate: int, channels: int) -> Audio:
         raise MediaError(f"{path} has no audio in it")
     frames = data.size // channels
     return data[: frames * channels].reshape(frames, channels)
+
+
+def read_wav(path: Path, sample_rate: int, channels: int) -> Audio | None:
+    """A PCM WAV file already at `sample_rate`, read without starting ffmpeg; else None.
+
+    The samples are exactly what ffmpeg gives (integers scaled by 1/2^(bits-1)). Anything
+    else (another rate or channel count, float or compressed WAV) is left to ffmpeg.
+    """
+    if path.suffix.lower() not in (".wav", ".wave"):
+        return None
+    try:
+        with wave.open(str(path), "rb") as file:
+            rate, width, own = file.getframerate(), file.getsampwidth(), file.getnchannels()
+            if (rate != sample_rate or width not in (2, 4) or own != channels
+                    or file.getnframes() > MAX_CLIP_SECONDS * rate):
+                return None
+            data = file.readframes(file.getnframes())
+    except (OSError, EOFError, wave.Error):
+        return None
+    samples = np.frombuffer(data, dtype="<i2" if width == 2 else "<i4")
+    scale = np.float32(1.0 / 2 ** (8 * width - 1))
+    audio = (samples.astype(np.float32) * scale).reshape(-1, own)
+    return audio if audio.size else None
 
 
 AUDIO_SUFFIXES = (".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav", ".wave", ".m4a", ".aac",

@@ -36,6 +36,9 @@ from .script.kinds import (
     Obj,
     Text,
     Variables,
+    clip,
+    kind_of,
+    local_path,
     resolve_file,
 )
 from .script.load import compose, find_script, read_text
@@ -53,12 +56,10 @@ def _parse_folder(node: yaml.Node, path: str, ctx: Context) -> Any:
     text = ctx.fill(node, path, node.value)
     if isinstance(text, Invalid):
         return text
-    folder = Path(text.strip()).expanduser()
-    if not folder.is_absolute() and ctx.base_dir is not None:
-        folder = ctx.base_dir / folder
-    if not folder.is_dir():
-        return ctx.error(node, path, f"folder not found: {folder} (paths are relative to the "
-                         "playlist's folder)")
+    folder = local_path(text.strip(), ctx.base_dir)
+    if kind_of(folder) != "folder":
+        return ctx.error(node, path, f"folder not found: {clip(str(folder), 300)} (paths are "
+                         "relative to the playlist's folder)")
     return folder
 
 
@@ -91,10 +92,8 @@ def _parse_track(node: yaml.Node, path: str, ctx: Context) -> Any:
         text = ctx.fill(node, path, node.value)
         if isinstance(text, Invalid):
             return text
-        candidate = Path(text.strip()).expanduser()
-        if not candidate.is_absolute() and ctx.base_dir is not None:
-            candidate = ctx.base_dir / candidate
-        if candidate.is_dir():
+        candidate = local_path(text.strip(), ctx.base_dir)
+        if kind_of(candidate) == "folder":
             return {**_blank(), "folder": candidate, "where": where}
         found = resolve_file(text.strip(), node, path, ctx)
         return found if isinstance(found, Invalid) else {**_blank(), "file": found,
@@ -102,7 +101,7 @@ def _parse_track(node: yaml.Node, path: str, ctx: Context) -> Any:
     values = TRACK_FIELDS.parse(node, path, ctx)
     if isinstance(values, Invalid):
         return values
-    if values["session"] is not None:
+    if isinstance(values["session"], str):
         try:
             script = _find_session(values["session"], ctx.base_dir)
         except InputError as exc:
@@ -116,9 +115,9 @@ def _blank() -> dict[str, Any]:
 
 
 def _find_session(name: str, base: Path | None) -> Path:
-    local = Path(name).expanduser()
-    if base is not None and not local.is_absolute() and (base / local).is_file():
-        return base / local
+    local = local_path(name, base)
+    if base is not None and kind_of(local) == "file":
+        return local
     return find_script(name)
 
 
@@ -126,8 +125,10 @@ TRACK = Custom(_parse_track, TRACK_FIELDS.json_schema)
 
 
 def _parse_tracks(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if not isinstance(node, yaml.SequenceNode) or not node.value:
+    if not isinstance(node, yaml.SequenceNode):
         return ctx.error(node, path, "expected a list of tracks (each line starting with '- ')")
+    if not node.value:
+        return ctx.error(node, path, "the list of tracks is empty; add at least one track")
     if len(node.value) > MAX_TRACKS:
         return ctx.error(node, path, f"{len(node.value)} tracks; the limit is {MAX_TRACKS}")
     return [TRACK.parse(item, f"{path}[{i}]", ctx) for i, item in enumerate(node.value)]

@@ -147,7 +147,7 @@ tracks:
         build_playlist(playlist)
     assert [str(issue) for issue in caught.value.issues] == [
         f"{playlist}:5:5: tracks[1]: file not found: {library}/songs/nowhere.mp3 (paths are "
-        "relative to the script's folder)",
+        "relative to the folder of the file that names them)",
         f"{playlist}:7:13: tracks[3].folder: folder not found: {library}/no-such-folder "
         "(paths are relative to the playlist's folder)",
     ]

@@ -400,14 +400,13 @@ class FolderPath(Kind):
         text = filled.strip()
         if not text:
             return ctx.error(node, path, "the folder path is empty")
-        candidate = Path(text).expanduser()
-        if not candidate.is_absolute() and ctx.base_dir is not None:
-            candidate = ctx.base_dir / candidate
-        if not candidate.is_dir():
-            what = "is a file; name the folder that holds it" if candidate.is_file() else (
+        candidate = local_path(text, ctx.base_dir)
+        found = kind_of(candidate)
+        if found != "folder":
+            what = "is a file; name the folder that holds it" if found == "file" else (
                 "not found (paths are relative to the script's folder; create it, or run "
                 "`audioguide record-list` to see what to record)")
-            return ctx.error(node, path, f"folder {candidate} {what}")
+            return ctx.error(node, path, f"folder {clip(str(candidate), 300)} {what}")
         return candidate
 
     def json_schema(self) -> dict[str, Any]:
@@ -419,15 +418,38 @@ def resolve_file(text: str, node: yaml.Node, path: str, ctx: Context) -> Path | 
     """Resolve `text` against the script's folder; record an issue if it is not a file."""
     if not text:
         return ctx.error(node, path, "the file path is empty")
-    candidate = Path(text).expanduser()
-    if not candidate.is_absolute() and ctx.base_dir is not None:
-        candidate = ctx.base_dir / candidate
-    if candidate.is_dir():
-        return ctx.error(node, path, f"'{text}' is a folder; name an audio file")
-    if not candidate.is_file():
-        return ctx.error(node, path, f"file not found: {candidate} (paths are relative to the "
-                         "script's folder)")
+    candidate = local_path(text, ctx.base_dir)
+    found = kind_of(candidate)
+    if found == "folder":
+        return ctx.error(node, path, f"'{clip(text, 300)}' is a folder; name an audio file")
+    if found != "file":
+        return ctx.error(node, path, f"file not found: {clip(str(candidate), 300)} (paths are "
+                         "relative to the folder of the file that names them)")
     return candidate
+
+
+def local_path(text: str, base: Path | None) -> Path:
+    """`text` as a path: `~` expanded where it can be, relative paths under `base`."""
+    candidate = Path(text)
+    try:
+        candidate = candidate.expanduser()
+    except RuntimeError:    # `~name` for a user this system does not have: keep it literal
+        pass
+    if not candidate.is_absolute() and base is not None:
+        candidate = base / candidate
+    return candidate
+
+
+def kind_of(path: Path) -> str | None:
+    """"file", "folder", or None when missing or not a name the system can look up."""
+    try:
+        if path.is_dir():
+            return "folder"
+        if path.is_file():
+            return "file"
+    except (OSError, ValueError):   # a name too long, a NUL in it
+        pass
+    return None
 
 
 @dataclass(frozen=True)
@@ -470,7 +492,7 @@ class Obj(Kind):
             if key is None:
                 ctx.error(key_node, path, "a key must be a plain word")
                 continue
-            child = f"{path}.{key}" if path else str(key)
+            child = child_path(path, key)
             if key in present:
                 ctx.error(key_node, child, f"'{key}' is given twice; keep one")
                 continue
@@ -564,7 +586,7 @@ class Variables(Kind):
                              f"found {_node_word(node)}")
         values: dict[str, str] = {}
         for key_node, value_node in node.value:
-            child = f"{path}.{clip(str(key_node.value))}" if path else clip(str(key_node.value))
+            child = child_path(path, clip(str(key_node.value)))
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
             if not _NAME.fullmatch(str(name)) or len(name) > 60:
                 ctx.error(key_node, path, f"'{clip(str(name))}' is not a variable name: use "
@@ -614,6 +636,16 @@ def _node_word(node: yaml.Node) -> str:
     if is_null(node):
         return "nothing"
     return f"'{clip(node.value)}'"
+
+
+def child_path(path: str, key: str) -> str:
+    """`path.key`, or `path['key']` when the key is not a plain word, for a message."""
+    if not _PLAIN_KEY.fullmatch(key):
+        return f"{path}['{key}']"
+    return f"{path}.{key}" if path else key
+
+
+_PLAIN_KEY = re.compile(r"[\w-]+")
 
 
 def clip(text: str, limit: int = 40) -> str:

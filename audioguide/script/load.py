@@ -16,7 +16,7 @@ import yaml
 from ..breathing import DEFAULT_WORDS
 from ..errors import InputError, Issue, ScriptError
 from .bounds import check_bounds
-from .kinds import Context, Invalid, Variables, suggest
+from .kinds import Context, Invalid, Variables, clip, kind_of, local_path, suggest
 from .model import (
     At,
     Bed,
@@ -45,6 +45,10 @@ MAX_SCRIPT_BYTES = 1_000_000
 SCRIPT_SUFFIXES = (".yaml", ".yml")
 #: libyaml's parser when PyYAML has it (about ten times faster), with the same marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Documents libyaml rejects are parsed again for a clearer message up to this size
+#: (PyYAML's parser slows down quadratically on some broken input).
+_REPARSE_CHARS = 100_000
+_TOO_DEEP = "the YAML is nested too deeply (lists or mappings inside each other)"
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,13 @@ def builtin_sessions() -> list[BuiltinSession]:
 
 def find_script(name_or_path: str | Path) -> Path:
     """A script path as given, or the built-in session of that name."""
-    candidate = Path(name_or_path).expanduser()
-    if candidate.is_file():
+    candidate = local_path(str(name_or_path), None)
+    found = kind_of(candidate)
+    if found == "file":
         return candidate
-    if candidate.is_dir():
+    if found == "folder":
         raise InputError(f"{candidate} is a folder; give a script file or a built-in name")
-    text = str(name_or_path)
+    text = clip(str(name_or_path), 300)
     looks_like_path = "/" in text or text.endswith(SCRIPT_SUFFIXES)
     builtins = {session.name: session.path for session in builtin_sessions()}
     if not looks_like_path and text in builtins:
@@ -137,7 +142,9 @@ def compose(text: str, file: str) -> yaml.Node | None:
     try:
         return _compose_with(text, file, _LOADER)
     except ScriptError as fast_error:
-        if _LOADER is yaml.SafeLoader:
+        if "nesting depth" in fast_error.first.message:
+            raise ScriptError([Issue(file, 1, 1, _TOO_DEEP)]) from None
+        if _LOADER is yaml.SafeLoader or len(text) > _REPARSE_CHARS:
             raise
         try:
             _compose_with(text, file, yaml.SafeLoader)
@@ -158,7 +165,7 @@ def _compose_with(text: str, file: str, loader: type) -> yaml.Node | None:
     except yaml.YAMLError as exc:
         raise ScriptError([Issue(file, 1, 1, f"YAML syntax: {exc}")]) from None
     except RecursionError:
-        raise ScriptError([Issue(file, 1, 1, "the YAML is nested too deeply")]) from None
+        raise ScriptError([Issue(file, 1, 1, _TOO_DEEP)]) from None
 
 
 def parse_session(data: bytes | str, *, path: Path | None = None,
