@@ -637,6 +637,7 @@ def _play(script: str | Session, options: RenderOptions, backend: str, device: s
         _print_warnings(prepared.timeline)
         player = live_player(prepared, backend, device, speed)
         code = run_live(player, prepared.session.title)
+        _leave_if_stuck(player, code)
     if code:
         sys.exit(code)
 
@@ -651,8 +652,19 @@ def _play_playlist(path: Path, backend: str, device: str | None) -> None:
     finally:
         reporter.close()
     code = run_live(live.player, live.title, navigate=live.navigate)
+    _leave_if_stuck(live.player, code)
     if code:
         sys.exit(code)
+
+
+def _leave_if_stuck(player: Any, code: int) -> None:
+    """End now if the sound device hung while stopping: exiting normally would wait for it
+    (the terminal is already restored and the display closed)."""
+    if player.stuck:
+        click.echo("warning: the sound device did not stop; leaving it", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 @cli.command()

@@ -492,14 +492,40 @@ class Player:
         self._stopping = True
         if fade and not self._paused:
             self._faded_out.wait(timeout=timeout_s)
-        self.backend.stop()
+        self._bounded(self.backend.stop)
 
     def close(self) -> None:
         """Stop the producer and release the device."""
         self._stopping = True
         self._drain()  # unblock a producer waiting on a full queue
         self._producer.join(timeout=2)
-        self.backend.close()
+        self._bounded(self.backend.close)
+
+    #: True once the sound system failed to stop or close in time (the caller should end
+    #: the process without waiting for it).
+    stuck = False
+
+    def _bounded(self, call: Callable[[], None], timeout_s: float = 1.5) -> None:
+        """Run `call` on its own thread and wait at most `timeout_s`: a sound server that
+        stops answering must not keep Ctrl-C or q from ending the session."""
+        if self.stuck:
+            return
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                call()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True, name="audioguide-device")
+        worker.start()
+        worker.join(timeout_s)
+        if worker.is_alive():
+            self.stuck = True
+            log.warning("the sound device did not %s within %.1f s", call.__name__, timeout_s)
+        elif failure:
+            raise failure[0]
 
 
 @dataclass(frozen=True)

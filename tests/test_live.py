@@ -200,11 +200,18 @@ def test_keys_in_a_terminal_and_the_modes_come_back(pulse: dict[str, str], keys:
         time.sleep(0.8)
         os.write(master, b" q")
         code = 0
+    deadline = time.monotonic() + 10
     try:
-        process.wait(timeout=10)
+        while process.poll() is None and time.monotonic() < deadline:
+            import select  # keep reading: a full terminal buffer would block its writes
+
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                screen += os.read(master, 65536)
     finally:
         if process.poll() is None:
             process.kill()
+        process.wait()
     while True:  # drain what it printed last
         import select
 

@@ -2,6 +2,7 @@
 
 import io
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -131,6 +132,40 @@ def test_stop_fades_out_within_half_a_second(write_script: WriteScript) -> None:
     tail = np.concatenate(backend.captured[-6:])
     assert np.abs(tail[-64:]).max() < 1e-3   # faded to nothing, not cut
     assert backend.stopped
+    player.close()
+
+
+def test_a_sound_device_that_hangs_cannot_hold_up_stopping(write_script: WriteScript) -> None:
+    player, backend, _ = started_player(write_script(SHORT))
+    for _ in range(10):
+        backend.tick(1024)
+    released = threading.Event()
+
+    def hang() -> None:            # a sound server that stops answering
+        released.wait(30)
+
+    backend.stop = hang  # type: ignore[method-assign]
+    backend.close = hang  # type: ignore[method-assign]
+    started = time.monotonic()
+    player.stop(fade=False)
+    player.close()
+    took = time.monotonic() - started
+    released.set()
+    assert player.stuck
+    assert took < 4.0, took      # 1.5 s for each of stop and close, then it gives up
+
+
+def test_a_device_error_while_stopping_still_reaches_the_caller(
+        write_script: WriteScript) -> None:
+    player, backend, _ = started_player(write_script(SHORT))
+
+    def broken() -> None:
+        raise OSError("device gone")
+
+    backend.stop = broken  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="device gone"):
+        player.stop(fade=False)
+    assert not player.stuck
     player.close()
 
 
