@@ -146,7 +146,7 @@ def test_ctrl_c_ends_within_half_a_second_with_a_fade(pulse: dict[str, str],
     process = subprocess.Popen([sys.executable, "-m", "audioguide", "breathe", "box",
                                 "--cycles", "4", "--bed", "pink", "--engine", "draft"],
                                env=pulse, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, preexec_fn=_default_ctrl_c)
     time.sleep(4.0)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
@@ -167,10 +167,18 @@ def _terminal_modes(fd: int) -> list[object]:
     return termios.tcgetattr(fd)
 
 
+def _default_ctrl_c() -> None:
+    """In the child: SIGINT as a program normally starts with it. A suite started in the
+    background (`.ci/run &`) ignores SIGINT, children inherit that, and Python then never
+    turns Ctrl-C into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _own_terminal() -> None:
     """In the child: a new session whose controlling terminal is the pty (so ^C is SIGINT)."""
     import fcntl
 
+    _default_ctrl_c()
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
