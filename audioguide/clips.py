@@ -16,8 +16,19 @@ from typing import Protocol
 import numpy as np
 
 from .dsp import Audio
-from .media import decode
-from .sounds import BellStrike, HumDrone, LoopBed, NoiseBed, PacerTone, Rhythm, SteadyTone, Tick
+from .errors import MediaError
+from .media import decode, decode_stream, probe
+from .sounds import (
+    BellStrike,
+    HumDrone,
+    LoopBed,
+    NoiseBed,
+    PacerTone,
+    Rhythm,
+    SteadyTone,
+    StreamLoopBed,
+    Tick,
+)
 from .timeline import FileClip, FileLoop, NoiseSource
 from .voices import SpeechBank, SpeechRequest
 
@@ -79,6 +90,7 @@ class ClipLibrary:
         self._files: OrderedDict[Path, Audio] = OrderedDict()
         self._files_bytes = 0
         self._decoded_limit = decoded_bytes
+        self.stream_bed_bytes = 64 * 2**20     # about six minutes of stereo at 44.1 kHz
         self._struck = functools.lru_cache(maxsize=16)(self._strike)
 
     def _decoded(self, path: Path) -> Audio:
@@ -101,6 +113,15 @@ class ClipLibrary:
         audio = sound.render(self.sample_rate, 0, sound.frames(self.sample_rate))
         audio.setflags(write=False)
         return audio
+
+    def _long(self, path: Path) -> bool:
+        """Whether a bed file would take more than `stream_bed_bytes` decoded (so is
+        streamed round instead of held); a file mutagen cannot measure is decoded whole."""
+        try:
+            seconds = probe(path).seconds
+        except MediaError:
+            return False
+        return seconds * self.sample_rate * self.channels * 4 > self.stream_bed_bytes
 
     def prepare_speech(self, requests: Iterable[SpeechRequest],
                        progress: Callable[[int, int], None] | None = None) -> int:
@@ -134,5 +155,8 @@ class ClipLibrary:
         if isinstance(source, NoiseSource):
             return NoiseBed(source.kind, self.sample_rate, self.channels, seed=source.seed)
         if isinstance(source, FileLoop):
+            if self._long(source.path):
+                path, rate, channels = source.path, self.sample_rate, self.channels
+                return StreamLoopBed(lambda: decode_stream(path, rate, channels), rate)
             return LoopBed(self._decoded(source.path), self.sample_rate)
         raise TypeError(f"cannot use a {type(source).__name__} as a bed")

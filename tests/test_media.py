@@ -81,3 +81,49 @@ def test_decoded_files_are_kept_up_to_a_byte_budget(tmp_path: Path,
     library.frames(FileClip(paths[1]))
     library.frames(FileClip(paths[0]))
     assert calls == paths[:2] + [paths[2], paths[0]]
+
+
+def _blocks(audio: np.ndarray, size: int) -> list[np.ndarray]:
+    return [audio[i: i + size] for i in range(0, len(audio), size)]
+
+
+def test_a_streamed_bed_loops_exactly_like_a_held_one() -> None:
+    from audioguide.sounds import LoopBed, StreamLoopBed
+
+    rate = 8000
+    rng = np.random.default_rng(3)
+    audio = rng.standard_normal((9 * rate + 123, 2)).astype(np.float32) * 0.1
+    held = LoopBed(audio, rate)
+    opened = []
+
+    def open_stream() -> list[np.ndarray]:
+        opened.append(1)
+        return _blocks(audio, 1000)
+
+    streamed = StreamLoopBed(open_stream, rate)
+    sizes = [777, 4096, 1, 30000, 12345] * 6
+    a = np.concatenate([held.read(n) for n in sizes])
+    b = np.concatenate([streamed.read(n) for n in sizes])
+    crossfade = 2 * rate
+    assert len(b) == len(a) == sum(sizes)
+    assert len(a) > 3 * len(audio)                 # several times round the loop
+    assert np.array_equal(b[:crossfade], audio[:crossfade])   # the first pass starts plain
+    assert np.allclose(b[crossfade:], a[crossfade:], atol=1e-6)  # then the same seam
+    assert len(opened) >= 3
+
+
+def test_a_long_bed_file_is_streamed_not_held(tmp_path: Path) -> None:
+    from audioguide.sounds import LoopBed, StreamLoopBed
+
+    path = write_wav(tmp_path / "bed.wav", 2, 2, frames=44100 * 8)
+    library = ClipLibrary(SpeechBank(SpeechCache(tmp_path / "cache")), 44100, 2)
+    from audioguide.timeline import FileLoop
+
+    held = library.open_bed(FileLoop(path))
+    assert isinstance(held, LoopBed)
+    library.stream_bed_bytes = 1_000_000          # 8 s of stereo float32 is 2.8 MB
+    streamed = library.open_bed(FileLoop(path))
+    assert isinstance(streamed, StreamLoopBed)
+    a = np.concatenate([held.read(50_000) for _ in range(20)])
+    b = np.concatenate([streamed.read(50_000) for _ in range(20)])
+    assert np.allclose(b[88200:], a[88200:], atol=1e-6)

@@ -9,10 +9,12 @@ one. Noise is seeded, so the same script always gives the same bed. Output RMS i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from ..dsp import Audio, fade_curve
+from ..errors import MediaError
 
 #: Seconds of noise made once and looped (a minute of noise does not repeat audibly).
 TILE_SECONDS = 60.0
@@ -132,6 +134,66 @@ class NoiseBed:
         # Drops hanging over the end wrap round to the start, so the loop stays seamless.
         out[:drop_length] += out[frames:]
         return out[:frames]
+
+
+class StreamLoopBed:
+    """A long file played round and round without holding it in memory.
+
+    Each pass streams the file from its decoder and holds back only its last `crossfade`
+    frames, which are crossfaded into the file's first `crossfade` frames (kept from the
+    first pass) before the next pass goes on from there: the same seam as LoopBed, in
+    memory the size of the crossfade and one block.
+    """
+
+    def __init__(self, open_stream: Callable[[], Iterator[Audio]], sample_rate: int,
+                 crossfade_s: float = 2.0) -> None:
+        self.open_stream = open_stream
+        self.crossfade = int(crossfade_s * sample_rate)
+        self.head: Audio | None = None          # the file's first `crossfade` frames
+        self.pending = np.zeros((0, 0), dtype=np.float32)
+        self._blocks = self._passes()
+
+    def _passes(self) -> Iterator[Audio]:
+        """The file's frames, pass after pass, without the first `crossfade` after pass 1."""
+        first = True
+        while True:
+            skip = 0 if first else self.crossfade
+            held = None
+            produced = 0
+            for block in self.open_stream():
+                block = np.asarray(block, dtype=np.float32)
+                produced += len(block)
+                if first and (self.head is None or len(self.head) < self.crossfade):
+                    have = 0 if self.head is None else len(self.head)
+                    taken = block[: self.crossfade - have]
+                    self.head = taken.copy() if self.head is None else np.concatenate(
+                        [self.head, taken])
+                if skip:
+                    cut = min(skip, len(block))
+                    block, skip = block[cut:], skip - cut
+                held = block if held is None else np.concatenate([held, block])
+                if len(held) > self.crossfade:
+                    yield held[: len(held) - self.crossfade]
+                    held = held[len(held) - self.crossfade:]
+            if produced < 3 * self.crossfade:
+                raise MediaError("the bed file is too short to loop (under 6 s)")
+            assert self.head is not None and held is not None
+            rise = np.sqrt(fade_curve(self.crossfade))[:, None]
+            fall = np.sqrt(1.0 - fade_curve(self.crossfade))[:, None]
+            yield (self.head * rise + held * fall).astype(np.float32)
+            first = False
+
+    def read(self, frames: int) -> Audio:
+        """The next `frames` frames, wrapping round the loop."""
+        parts = [self.pending] if len(self.pending) else []
+        have = len(self.pending)
+        while have < frames:
+            block = next(self._blocks)
+            parts.append(block)
+            have += len(block)
+        joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self.pending = joined[frames:]
+        return joined[:frames]
 
 
 class LoopBed:
