@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -38,6 +38,9 @@ from .script.schema import CUES, KINDS, STYLES
 from .timeline import Timeline
 from .units import format_seconds
 from .voices import ENGINES
+
+if TYPE_CHECKING:
+    from .play import Player
 
 DEBUG_ENV = "AUDIOGUIDE_DEBUG"
 
@@ -657,7 +660,7 @@ def _play_playlist(path: Path, backend: str, device: str | None) -> None:
         sys.exit(code)
 
 
-def _leave_if_stuck(player: Any, code: int) -> None:
+def _leave_if_stuck(player: Player, code: int) -> None:
     """End now if the sound device hung while stopping: exiting normally would wait for it
     (the terminal is already restored and the display closed)."""
     if player.stuck:

@@ -112,7 +112,11 @@ def trim_silence(samples: Audio, sample_rate: int, threshold_db: float = -45.0,
     loud = np.nonzero(blocks > threshold)[0]
     if loud.size == 0:
         return samples[:0]
-    keep = int(sample_rate * keep_s)
+    return _cut_around(samples, loud, window, int(sample_rate * keep_s))
+
+
+def _cut_around(samples: Audio, loud: np.ndarray, window: int, keep: int) -> Audio:
+    """From the first to the last loud window, `keep` frames more each side, edges eased."""
     start = max(0, int(loud[0]) * window - keep)
     end = min(len(samples), (int(loud[-1]) + 1) * window + keep)
     trimmed = samples[start:end].copy()
@@ -153,16 +157,7 @@ def trim_recording(samples: Audio, sample_rate: int, above_floor_db: float = 12.
     loud = np.nonzero(level > threshold)[0]
     if loud.size == 0:
         return samples[:0]
-    keep = int(sample_rate * keep_s)
-    start = max(0, int(loud[0]) * window - keep)
-    end = min(len(samples), (int(loud[-1]) + 1) * window + keep)
-    trimmed = samples[start:end].copy()
-    edge = min(keep, len(trimmed) // 2)
-    if edge > 0:
-        curve = fade_curve(edge)
-        trimmed[:edge] *= curve
-        trimmed[-edge:] *= curve[::-1]
-    return trimmed
+    return _cut_around(samples, loud, window, int(sample_rate * keep_s))
 
 
 def normalize_speech(samples: Audio, sample_rate: int, target_rms_db: float = -20.0,

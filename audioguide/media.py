@@ -19,14 +19,19 @@ from .ffmpeg import find_ffmpeg
 MAX_CLIP_SECONDS = 3 * 3600
 
 
+def _decode_command(path: Path, sample_rate: int, channels: int) -> list[str]:
+    """ffmpeg reading the first audio stream of `path` as float32 at this rate and layout."""
+    return [find_ffmpeg().path, "-nostdin", "-v", "error", "-i", str(path),
+            "-vn", "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le",
+            "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
+
+
 def decode(path: Path, sample_rate: int, channels: int) -> Audio:
     """Decode a whole file to shape (frames, channels), resampled by ffmpeg."""
     native = read_wav(path, sample_rate, channels)
     if native is not None:
         return native
-    command = [find_ffmpeg().path, "-nostdin", "-v", "error", "-i", str(path),
-               "-vn", "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le",
-               "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
+    command = _decode_command(path, sample_rate, channels)
     limit = MAX_CLIP_SECONDS * sample_rate * channels * 4
     try:
         result = subprocess.run(command, capture_output=True, check=False)
@@ -105,9 +110,7 @@ def probe(path: Path) -> AudioInfo:
 def decode_stream(path: Path, sample_rate: int, channels: int,
                   block_frames: int = 32768) -> Iterator[Audio]:
     """Decode a file block by block (never the whole file in memory)."""
-    command = [find_ffmpeg().path, "-nostdin", "-v", "error", "-i", str(path),
-               "-vn", "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le",
-               "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"]
+    command = _decode_command(path, sample_rate, channels)
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:

@@ -62,10 +62,7 @@ class _Walk:
             if isinstance(step, Repeat):
                 self.add(step, 1, Fraction(0))
                 for _ in range(step.times):
-                    before = (self.steps, self.seconds)
                     self.run(step.steps)
-                    if (self.steps, self.seconds) == before:
-                        break   # nothing inside: the other times add nothing either
             elif isinstance(step, Choose):
                 self.add(step, 1, Fraction(0))
                 for option in step.picked:
@@ -87,7 +84,7 @@ class _Walk:
         if isinstance(step, Breathe):
             cycle = step.pattern.cycle_seconds
             if step.cycles is not None:
-                shortest = min([cycle] + [_ramped_cycle(step)])
+                shortest = min(cycle, _ramped_cycle(step))
                 return step.cycles * len(step.pattern.phases), step.cycles * shortest
             if step.duration_s is not None:
                 shortest = min(cycle, _ramped_cycle(step)) or Fraction(1)

@@ -77,15 +77,15 @@ def find_script(name_or_path: str | Path) -> Path:
         return candidate
     if found == "folder":
         raise InputError(f"{candidate} is a folder; give a script file or a built-in name")
-    text = clip(str(name_or_path), 300)
+    text = str(name_or_path)
     looks_like_path = "/" in text or text.endswith(SCRIPT_SUFFIXES)
     builtins = {session.name: session.path for session in builtin_sessions()}
     if not looks_like_path and text in builtins:
         return builtins[text]
     if looks_like_path:
-        raise InputError(f"script not found: {text}")
+        raise InputError(f"script not found: {clip(text, 300)}")
     hint = suggest(text, builtins)
-    raise InputError(f"no script file or built-in session named '{text}'{hint}; "
+    raise InputError(f"no script file or built-in session named '{clip(text, 300)}'{hint}; "
                      "`audioguide list` shows the built-in sessions")
 
 

@@ -136,6 +136,13 @@ class NoiseBed:
         return out[:frames]
 
 
+def loop_seam(head: Audio, tail: Audio) -> Audio:
+    """A loop point: the file's end fading out (equal power) as its start fades in."""
+    rise = np.sqrt(fade_curve(len(head)))[:, None]
+    fall = np.sqrt(1.0 - fade_curve(len(head)))[:, None]
+    return (head * rise + tail * fall).astype(np.float32)
+
+
 class StreamLoopBed:
     """A long file played round and round without holding it in memory.
 
@@ -148,26 +155,24 @@ class StreamLoopBed:
     def __init__(self, open_stream: Callable[[], Iterator[Audio]], sample_rate: int,
                  crossfade_s: float = 2.0) -> None:
         self.open_stream = open_stream
+        self.crossfade_s = crossfade_s
         self.crossfade = int(crossfade_s * sample_rate)
-        self.head: Audio | None = None          # the file's first `crossfade` frames
         self.pending = np.zeros((0, 0), dtype=np.float32)
         self._blocks = self._passes()
 
     def _passes(self) -> Iterator[Audio]:
         """The file's frames, pass after pass, without the first `crossfade` after pass 1."""
         first = True
+        head_parts: list[Audio] = []        # the file's first `crossfade` frames
         while True:
             skip = 0 if first else self.crossfade
             held = None
             produced = 0
             for block in self.open_stream():
                 block = np.asarray(block, dtype=np.float32)
+                if first and produced < self.crossfade:
+                    head_parts.append(block[: self.crossfade - produced].copy())
                 produced += len(block)
-                if first and (self.head is None or len(self.head) < self.crossfade):
-                    have = 0 if self.head is None else len(self.head)
-                    taken = block[: self.crossfade - have]
-                    self.head = taken.copy() if self.head is None else np.concatenate(
-                        [self.head, taken])
                 if skip:
                     cut = min(skip, len(block))
                     block, skip = block[cut:], skip - cut
@@ -176,11 +181,10 @@ class StreamLoopBed:
                     yield held[: len(held) - self.crossfade]
                     held = held[len(held) - self.crossfade:]
             if produced < 3 * self.crossfade:
-                raise MediaError("the bed file is too short to loop (under 6 s)")
-            assert self.head is not None and held is not None
-            rise = np.sqrt(fade_curve(self.crossfade))[:, None]
-            fall = np.sqrt(1.0 - fade_curve(self.crossfade))[:, None]
-            yield (self.head * rise + held * fall).astype(np.float32)
+                raise MediaError(f"the bed file is too short to loop (under "
+                                 f"{3 * self.crossfade_s:g} s)")
+            assert held is not None
+            yield loop_seam(np.concatenate(head_parts), held)
             first = False
 
     def read(self, frames: int) -> Audio:
@@ -206,9 +210,7 @@ class LoopBed:
         # Without copy the loop is built in `audio` itself (the caller gives it up).
         body = np.array(audio[: frames - crossfade], dtype=np.float32, copy=copy)
         if crossfade > 0:
-            rise = np.sqrt(fade_curve(crossfade))[:, None]
-            fall = np.sqrt(1.0 - fade_curve(crossfade))[:, None]
-            body[:crossfade] = audio[:crossfade] * rise + audio[frames - crossfade:] * fall
+            body[:crossfade] = loop_seam(audio[:crossfade], audio[frames - crossfade:])
         self.body = body
         self.position = 0
 
