@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Protocol
 
 import numpy as np
@@ -189,12 +190,53 @@ class MiniaudioBackend:
         self.device.close()
 
 
+def _import_simpleaudio() -> ModuleType:
+    """simpleaudio, or a PlaybackError saying why it cannot be used here."""
+    # Its own function: on 3.12+ type checkers treat what follows the version check as
+    # unreachable, which must not hide the backend's attributes.
+    if sys.version_info >= (3, 12):
+        raise PlaybackError("simpleaudio crashes after playback on Python 3.12 and newer "
+                            "(it is no longer maintained); use the default backend, "
+                            "miniaudio")
+    try:
+        import simpleaudio
+    except ImportError as exc:
+        raise PlaybackError("simpleaudio is not installed: `pip install "
+                            "audioguide[simpleaudio]` (it needs ALSA's headers to "
+                            "build), or use the default backend, miniaudio") from exc
+    return simpleaudio
+
+
+#: stretch(max_frames, device_start) → the next stretch of audio (at most `max_frames`,
+#: cut where the session is quiet), with its first frame at device frame `device_start`;
+#: empty once the session has ended or stopped.
+PullStretch = Callable[[int, int], Audio]
+
+#: simpleaudio accepts only these rates and one or two channels.
+SIMPLEAUDIO_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000,
+                     192000)
+
+
 class SimpleaudioBackend:
-    """Playback through simpleaudio, in buffered chunks (optional; Python < 3.12 only)."""
+    """Playback through simpleaudio (optional; Python < 3.12 only), a long stretch at a time.
+
+    simpleaudio opens a new ALSA stream for every buffer it plays and gives no callback,
+    so audio goes out as stretches of up to `max_stretch_s`, each one `play_buffer`, cut
+    by the player where the session is quiet. The next stretch starts when the current
+    one's time is up by the clock, while the old stream drains, so the two join at a
+    quiet point with no gap. The position counts from when each stretch really started.
+    Pause, a jump and a volume change stop the stream (after a short fade written into
+    the buffer it is playing) and start again from the position.
+    """
 
     name = "simpleaudio"
+    #: The Player feeds this backend whole stretches (PullStretch), not callback blocks.
+    stretches = True
+    #: ALSA buffers about this much ahead of what is heard (simpleaudio asks for 100 ms).
+    AHEAD_S = 0.12
+    FADE_S = 0.1
 
-    def __init__(self, sample_rate: int, channels: int, chunk_s: float = 0.5) -> None:
+    def __init__(self, sample_rate: int, channels: int, max_stretch_s: float = 60.0) -> None:
         if sys.version_info >= (3, 12):
             raise PlaybackError("simpleaudio crashes after playback on Python 3.12 and newer "
                                 "(it is no longer maintained); use the default backend, "
@@ -205,55 +247,137 @@ class SimpleaudioBackend:
             raise PlaybackError("simpleaudio is not installed: `pip install "
                                 "audioguide[simpleaudio]` (it needs ALSA's headers to "
                                 "build), or use the default backend, miniaudio") from exc
+        if sample_rate not in SIMPLEAUDIO_RATES or channels not in (1, 2):
+            raise PlaybackError(f"simpleaudio cannot play {sample_rate} Hz with {channels} "
+                                f"channels (it plays 1 or 2 channels at the usual rates); use "
+                                f"the default backend, miniaudio")
         self.simpleaudio = simpleaudio
         self.sample_rate = sample_rate
         self.channels = channels
-        self.chunk = int(chunk_s * sample_rate)
-        self.finished = 0
-        self.current_started = 0.0
-        self.current_frames = 0
-        self.running = False
+        self.max_frames = int(max_stretch_s * sample_rate)
+        self._done = 0                        # device frames played before the current one
+        self._started = 0.0                   # when the current stretch started playing
+        self._playing: Any = None             # its PlayObject
+        self._pcm: np.ndarray | None = None   # its samples, which simpleaudio reads in place
+        self._rest: Audio | None = None       # what is left to play of the current stretch
+        self._request: str | None = None      # pause, resume, restart, redo or stop
+        self._paused = False
+        self._wake = threading.Condition()
+        self._streams: list[Any] = []         # play objects that may still be draining
         self.thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
-    def start(self, pull: Pull) -> None:
-        """Play chunk after chunk from a thread."""
-        import time
-
-        def run() -> None:
-            while self.running:
-                block = pull(self.chunk)
-                pcm = (np.clip(block, -1, 1) * 32767).astype("<i2").tobytes()
-                played = self.simpleaudio.play_buffer(pcm, self.channels, 2, self.sample_rate)
-                with self._lock:
-                    self.current_started, self.current_frames = time.monotonic(), self.chunk
-                played.wait_done()
-                with self._lock:
-                    self.finished += self.chunk
-                    self.current_frames = 0
-
-        self.running = True
-        self.thread = threading.Thread(target=run, daemon=True)
+    # -- the playing thread ---------------------------------------------------------------
+    def start(self, pull: PullStretch) -> None:  # type: ignore[override]
+        """Play stretch after stretch from a thread."""
+        self.thread = threading.Thread(target=self._run, args=(pull,), daemon=True,
+                                       name="audioguide-simpleaudio")
         self.thread.start()
 
-    def played_frames(self) -> int:
-        """Finished chunks plus the part of the current one played so far."""
-        import time
+    def _run(self, pull: PullStretch) -> None:
+        while True:
+            with self._wake:
+                while self._paused and self._request is None:
+                    self._wake.wait()
+                request, self._request = self._request, None
+            if request == "stop":
+                return
+            if request == "resume":
+                self._paused = False
+            if self._paused:
+                continue
+            if self._rest is None:
+                self._rest = pull(self.max_frames, self._done)
+                if not len(self._rest):
+                    self._rest = None
+                    return
+            self._play(self._rest)
+            ends = self._started + len(self._rest) / self.sample_rate
+            with self._wake:
+                while self._request is None and time.monotonic() < ends:
+                    self._wake.wait(timeout=max(0.0, ends - time.monotonic()))
+                request = self._request
+            if request is None:         # played out: the next stretch starts now
+                self._done += len(self._rest)
+                self._rest = None
+                continue
+            self._interrupt(request)
 
-        with self._lock:
-            within = min(self.current_frames,
-                         int((time.monotonic() - self.current_started) * self.sample_rate))
-            return self.finished + (within if self.current_frames else 0)
+    def _play(self, audio: Audio) -> None:
+        self._pcm = np.ascontiguousarray((np.clip(audio, -1, 1) * 32767).astype("<i2"))
+        self._playing = self.simpleaudio.play_buffer(self._pcm, self.channels, 2,
+                                                     self.sample_rate)
+        self._started = time.monotonic()
+        self._streams = [s for s in self._streams if s.is_playing()] + [self._playing]
+
+    def _interrupt(self, request: str) -> None:
+        """Fade out just ahead of what ALSA has taken, stop, and keep what was not heard."""
+        assert self._rest is not None and self._pcm is not None
+        at = min(len(self._rest), int((time.monotonic() - self._started + self.AHEAD_S)
+                                      * self.sample_rate))
+        fade = min(len(self._rest) - at, int(self.FADE_S * self.sample_rate))
+        if fade > 0:
+            ramp = np.linspace(1.0, 0.0, fade)[:, None]
+            self._pcm[at: at + fade] = (self._pcm[at: at + fade] * ramp).astype("<i2")
+            self._pcm[at + fade:] = 0
+            time.sleep(self.FADE_S + self.AHEAD_S if request != "stop" else self.FADE_S)
+        self._playing.stop()
+        self._done += at
+        rest = self._rest[at:]
+        self._rest = None
+        if request == "stop":
+            with self._wake:
+                self._request = "stop"
+            return
+        if request in ("pause", "redo") and len(rest):
+            lead = min(len(rest), int(0.02 * self.sample_rate))
+            rest = rest.copy()
+            rest[:lead] *= np.linspace(0.0, 1.0, lead, dtype=np.float32)[:, None]
+            self._rest = rest
+        if request == "pause":
+            self._paused = True
+
+    def _ask(self, request: str) -> None:
+        with self._wake:
+            if self._request != "stop":
+                self._request = request
+            self._wake.notify_all()
+
+    # -- control from the player ----------------------------------------------------------
+    def pause(self) -> None:
+        """Stop the stream and hold what is left of the stretch."""
+        self._ask("pause")
+
+    def resume(self) -> None:
+        """Play on from where pause() stopped."""
+        self._ask("resume")
+
+    def restart(self, keep: bool) -> None:
+        """Stop the current stretch: play on from its position (keep) or pull anew (a jump)."""
+        self._ask("redo" if keep else "restart")
+
+    def played_frames(self) -> int:
+        """Frames of finished stretches plus the time the current one has been playing."""
+        if self._rest is None or self._paused:
+            return self._done
+        within = int((time.monotonic() - self._started) * self.sample_rate)
+        return self._done + max(0, min(len(self._rest), within))
+
+    def busy(self) -> bool:
+        """True while a stream still has audio to play out (ALSA drains after the writes)."""
+        return any(stream.is_playing() for stream in self._streams)
 
     def stop(self) -> None:
-        """Stop after the current chunk."""
-        self.running = False
+        """Fade out and stop."""
+        self._ask("stop")
+        if self.thread is not None:
+            self.thread.join(timeout=self.FADE_S + 0.2)
         self.simpleaudio.stop_all()
 
     def close(self) -> None:
         """Wait for the playing thread to end."""
+        self._ask("stop")
         if self.thread is not None:
-            self.thread.join(timeout=2)
+            self.thread.join(timeout=1.0)
 
 
 def open_backend(name: str, sample_rate: int, channels: int,

@@ -351,7 +351,7 @@ def mix_blocks(tracks: Sequence[Track], sample_rate: int, channels: int, *,
                 emitted += len(silence)
                 yield silence
         starts.append(emitted)
-        pending = np.zeros((0, channels), dtype=np.float32)
+        pending: Audio = np.zeros((0, channels), dtype=np.float32)
         if carry is not None and rise is not None and fall is not None:
             head = pending
             for block in stream:

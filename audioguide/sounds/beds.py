@@ -157,7 +157,7 @@ class StreamLoopBed:
         self.open_stream = open_stream
         self.crossfade_s = crossfade_s
         self.crossfade = int(crossfade_s * sample_rate)
-        self.pending = np.zeros((0, 0), dtype=np.float32)
+        self.pending: Audio = np.zeros((0, 0), dtype=np.float32)
         self._blocks = self._passes()
 
     def _passes(self) -> Iterator[Audio]:

@@ -220,7 +220,9 @@ class HumDrone:
         # Harmonics by the recurrence sin((k+1)x) = 2 cos x sin kx - sin((k-1)x):
         # one sine and one cosine instead of one sine per harmonic.
         twice_cos = 2.0 * np.cos(phase)
-        previous, current = np.zeros(frames), np.sin(phase)
+        # Annotated as any-length arrays: numpy's stubs give np.zeros a fixed shape type.
+        previous: np.ndarray = np.zeros(frames)
+        current: np.ndarray = np.sin(phase)
         for harmonic, weight in enumerate(weights, start=1):
             if self.hz * harmonic >= nyquist * 0.9:
                 break
