@@ -449,15 +449,18 @@ def show(name: str) -> None:
 @click.option("--from", "source", default="box-breathing", show_default=True,
               help="The session to start from (a built-in name or a file).")
 @click.option("--force", is_flag=True, help="Replace NAME.yaml if it is there.")
-def new(name: str, source: str, force: bool) -> None:
-    """Start a new session NAME.yaml in this folder, as a copy of another to edit.
+@click.option("-o", "--folder", type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write NAME.yaml in (default: this one).")
+def new(name: str, source: str, force: bool, folder: Path | None) -> None:
+    """Start a new session NAME.yaml here (or in -o FOLDER), as a copy of another to edit.
 
     \b
     Examples:
       audioguide new my-safe-place --from safe-place
+      audioguide new evening -o ~/sessions
       audioguide render my-safe-place.yaml
     """
-    path = new_session(name, source, force)
+    path = new_session(name, source, force, folder)
     click.echo(str(path))
 
 

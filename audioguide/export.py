@@ -1,18 +1,16 @@
 """Writing blocks to a file: WAV directly, MP3/OGG/FLAC through ffmpeg reading a pipe.
 
-Every file is written under a temporary name in the destination folder, tagged,
-fsynced and renamed into place only when complete, so a failure, Ctrl-C or even
-SIGKILL leaves the old file (or nothing) under the final name, never a partial
-one. Temporary files left by a killed run are cleared by the next export there.
+Every file is written through the one atomic writer (`atomic`): under a temporary
+name in the destination folder, tagged, fsynced and renamed into place only when
+complete, so a failure, Ctrl-C or even SIGKILL leaves the old file (or nothing) under
+the final name, never a partial one. A full disk, a read-only folder or a missing
+permission, whether Python or ffmpeg meets it, is said as such with what to do.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import re
-import secrets
 import subprocess
 import threading
 import wave
@@ -24,6 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .atomic import atomic_path, disk_errno, errno_in_text, unwritable, writes_to
 from .dsp import Audio
 from .errors import ExportError, InputError
 from .ffmpeg import find_ffmpeg
@@ -106,37 +105,18 @@ def to_pcm16(block: Audio) -> bytes:
     return np.rint(scaled).astype("<i2").tobytes()
 
 
-_PART = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.part$")
-
-
-def _clear_leftovers(folder: Path, name: str) -> None:
-    """Remove temporary files of `name` left by runs that were killed (their process is gone)."""
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        match = _PART.match(entry.name)
-        if not match or match.group("name") != name:
-            continue
-        if int(match.group("pid")) != os.getpid() and not _alive(int(match.group("pid"))):
-            with contextlib.suppress(OSError):
-                entry.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+#: How a user writes somewhere else, in the advice for a folder that cannot take the file.
+ELSEWHERE = "choose another folder with -o"
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path, make_folder: bool = False) -> Iterator[Path]:
-    """A temporary path beside `path`; renamed onto `path` only if the block finishes."""
+def atomic_output(path: Path, make_folder: bool = False,
+                  elsewhere: str = ELSEWHERE) -> Iterator[Path]:
+    """A temporary path beside `path`; renamed onto `path` only if the block finishes.
+
+    A folder that cannot take the file (full, read-only, not ours) is an ExportError that
+    names it and says what to do (`elsewhere`: how to choose another place).
+    """
     folder = path.parent
     if not folder.is_dir():
         if not make_folder:
@@ -144,52 +124,56 @@ def atomic_output(path: Path, make_folder: bool = False) -> Iterator[Path]:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ExportError(f"cannot create the folder {folder}: {exc.strerror}") from exc
-    if not os.access(folder, os.W_OK):
-        raise ExportError(f"cannot write into {folder}: permission denied; choose another "
-                          "place with -o")
-    _clear_leftovers(folder, path.name)
-    temporary = folder / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part"
+            existing = next((p for p in path.absolute().parents if p.is_dir()), Path("/"))
+            plain = unwritable(exc, existing, elsewhere)
+            raise ExportError(f"cannot create the folder {folder}: "
+                              f"{plain or exc.strerror or exc}") from exc
     try:
-        yield temporary
-        _fsync(temporary)
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            yield temporary
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise ExportError(f"the disk is full writing {path}; free some space or choose "
-                              "another place with -o") from exc
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
+        # Only a failure writing this file is about its folder; a file read meanwhile
+        # (a bed, a recording) that fails is named as itself.
+        if writes_to(path, exc.filename):
+            reason = unwritable(exc, path.absolute().parent, elsewhere) or exc.strerror
+        else:
+            reason = f"{exc.strerror or exc}: {exc.filename}"
+        raise ExportError(f"cannot write {path}: {reason or exc}") from exc
 
 
 def export(blocks: Iterable[Audio], path: Path, settings: ExportSettings,
-           make_folder: bool = False) -> Path:
+           make_folder: bool = False, elsewhere: str = ELSEWHERE) -> Path:
     """Write every block to `path` in `settings.format`, tagged; return the path."""
-    with atomic_output(path, make_folder) as temporary:
+    with atomic_output(path, make_folder, elsewhere) as temporary:
         if settings.format == "wav":
             _write_wav(blocks, temporary, settings)
         else:
             _write_ffmpeg(blocks, temporary, settings)
-            write_tags(temporary, settings.format, settings.tags, settings.chapters)
+            _write_tags(temporary, settings)
     return path
 
 
-def write_text(path: Path, text: str, make_folder: bool = False) -> Path:
-    """Write a small text file (a chapter list) the same safe way."""
-    with atomic_output(path, make_folder) as temporary:
+def write_text(path: Path, text: str, make_folder: bool = False,
+               elsewhere: str = ELSEWHERE) -> Path:
+    """Write a small text file (a chapter list, a playlist, a script) the same safe way."""
+    with atomic_output(path, make_folder, elsewhere) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return path
 
 
+def _write_tags(path: Path, settings: ExportSettings) -> None:
+    try:
+        write_tags(path, settings.format, settings.tags, settings.chapters)
+    except ExportError as exc:
+        # Tagging grows the file: on a full disk that is the disk's fault, said as such.
+        code = disk_errno(exc)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
+
 def _write_wav(blocks: Iterable[Audio], path: Path, settings: ExportSettings) -> None:
-    handle: BinaryIO = open(path, "xb")  # noqa: SIM115 - closed below
+    handle: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed below
     with handle:
         with wave.open(handle, "wb") as wav:
             wav.setnchannels(settings.channels)
@@ -230,8 +214,12 @@ def _write_ffmpeg(blocks: Iterable[Audio], path: Path, settings: ExportSettings)
         raise
     reader.join(timeout=5)
     if code != 0:
-        lines = [line.strip() for line in errors if line.strip()]
-        detail = lines[-1].decode("utf-8", "replace") if lines else "no message"
+        lines = [line.strip().decode("utf-8", "replace") for line in errors if line.strip()]
+        disk = errno_in_text("\n".join(lines))
+        if disk is not None:
+            # Not the encoder's fault: the folder could not take the file.
+            raise OSError(disk, os.strerror(disk), str(path))
+        detail = lines[-1] if lines else "no message"
         encoder = encoder_options(settings)[3]
         raise ExportError(f"ffmpeg could not encode {settings.format} with {encoder} (exit "
                           f"{code}): {detail}; try --format wav, or set AUDIOGUIDE_FFMPEG to "

@@ -16,13 +16,12 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .atomic import CacheWarning, atomic_path
 from .loudness import Loudness
 from .timeline import FileClip, FileLoop, Timeline
 from .voices import SpeechRequest
@@ -66,8 +65,11 @@ def fingerprint(timeline: Timeline, speech_key: Callable[[SpeechRequest], str],
 class LoudnessMemo:
     """Normalising results by fingerprint, under `root`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, unwritable: CacheWarning | None = None) -> None:
         self.root = root
+        # Shared with the speech cache beside it, so a cache folder that cannot be written
+        # is one warning, not one for each kind of entry.
+        self.unwritable = unwritable or CacheWarning(root.parent)
 
     def _path(self, key: str) -> Path:
         return self.root / f"{key}.json"
@@ -89,15 +91,13 @@ class LoudnessMemo:
         """Remember a result (atomically; a failure to write only costs time later)."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".part",
-                                                 dir=self.root)
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({**dataclasses.asdict(written), "gain_db": gain_db}, out)
-            os.replace(temporary, self._path(key))
+            with atomic_path(self._path(key)) as temporary:
+                temporary.write_text(
+                    json.dumps({**dataclasses.asdict(written), "gain_db": gain_db}),
+                    encoding="utf-8")
         except OSError as exc:
-            log.info("could not remember the loudness in %s: %s", self.root, exc)
-            with contextlib.suppress(OSError, UnboundLocalError):
-                os.remove(temporary)
+            if not self.unwritable.report(exc):
+                log.info("could not remember the loudness in %s: %s", self.root, exc)
 
     def clear(self) -> int:
         """Forget everything; return how many entries were removed."""

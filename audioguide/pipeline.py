@@ -217,7 +217,8 @@ def normalising_gain(prepared: Prepared, target_lufs: float,
     gain corrected, until it lands within 0.1 LU (at most two extra passes). An
     unchanged session's result is remembered (see `memo`), so it is measured once.
     """
-    memo = LoudnessMemo(prepared.library.speech.cache.root.parent / "loudness")
+    cache = prepared.library.speech.cache
+    memo = LoudnessMemo(cache.root.parent / "loudness", cache.unwritable)
     key = fingerprint(prepared.timeline, prepared.library.speech.key,
                       [target_lufs, LIMITER_CEILING_DBTP, NORMALISE_PASSES])
     remembered = memo.get(key)
@@ -279,7 +280,8 @@ def render_file(script: str | Path | Session, output: Path | None = None,
         if export_options.chapters_file is not None:
             write_text(export_options.chapters_file,
                        chapters_sidecar(settings.chapters, export_options.chapters_file,
-                                        session.title), make_folder)
+                                        session.title), make_folder,
+                       "choose another folder with --chapters")
         return RenderResult(path, fmt, timeline, prepared.lines_made, measured, gain)
 
 
@@ -414,7 +416,7 @@ def write_mix(playlist: Playlist, tracks: list[Track], output: Path,
                 date=render_date(), source=playlist.path.name,
                 encoder=f"audioguide {__version__}")
     export(blocks, output, ExportSettings(fmt, sample_rate, channels, tags, chapters),
-           make_folder)
+           make_folder, "choose another folder with --mix")
     return frames_done[0] / sample_rate
 
 

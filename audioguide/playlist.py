@@ -23,7 +23,7 @@ import yaml
 
 from . import __version__
 from .dsp import Audio, fade_curve
-from .errors import AudioguideError, InputError, Issue, MediaError, ScriptError
+from .errors import AudioguideError, ExportError, InputError, Issue, MediaError, ScriptError
 from .media import AUDIO_SUFFIXES, AudioInfo, decode_stream, probe
 from .script.kinds import (
     Context,
@@ -291,6 +291,10 @@ def resolve_tracks(playlist: Playlist, *, render: SessionRenderer | None,
                 add(source.file, source, probe(source.file), False)
         except ScriptError as exc:
             issues.extend(exc.issues)
+        except ExportError:
+            # A session that cannot be written (a full disk, a read-only folder) is not a
+            # problem in the playlist: it stops the build, as a runtime failure.
+            raise
         except AudioguideError as exc:
             issues.append(_issue(where, str(exc)))
     if issues and not skip_missing:

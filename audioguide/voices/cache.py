@@ -3,7 +3,9 @@
 Each entry is a 16-bit mono WAV named by the SHA-256 of everything that shapes
 the sound (engine and its version, voice settings, text, processing version).
 Entries are written to a temporary file in the same folder and renamed into
-place, so a reader sees a whole file or none, even if a writer is killed.
+place, so a reader sees a whole file or none, even if a writer is killed. A cache
+folder that is full, read-only or not ours is warned about once; the lines are then
+kept in memory for the run, which goes on.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
+import threading
 import time
 import wave
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
+from ..atomic import CacheWarning, atomic_path
 from .base import Speech, SpeechRequest
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,11 @@ class SpeechCache:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = (root or default_cache_dir()) / "speech"
+        #: Says once that the cache folder cannot be written (shared with the loudness memo).
+        self.unwritable = CacheWarning(self.root.parent)
+        # Entries that could not be written, for this run only.
+        self._memory: dict[str, tuple[np.ndarray, int]] = {}
+        self._lock = threading.Lock()
 
     @staticmethod
     def key(engine_identity: str, request: SpeechRequest, voice_identity: str = "") -> str:
@@ -77,6 +85,9 @@ class SpeechCache:
 
     def frames(self, key: str) -> tuple[int, int] | None:
         """(frames, sample rate) of a complete entry, or None if there is none."""
+        kept = self._memory.get(key)
+        if kept is not None:
+            return len(kept[0]), kept[1]
         path = self.path(key)
         try:
             with wave.open(str(path), "rb") as wav:
@@ -95,6 +106,9 @@ class SpeechCache:
 
     def load(self, key: str) -> Speech | None:
         """The samples of an entry, or None."""
+        kept = self._memory.get(key)
+        if kept is not None:
+            return Speech(kept[0].astype(np.float32) / 32768.0, kept[1])
         path = self.path(key)
         try:
             with wave.open(str(path), "rb") as wav:
@@ -109,26 +123,27 @@ class SpeechCache:
         return Speech(samples, rate)
 
     def store(self, key: str, speech: Speech) -> None:
-        """Write an entry atomically (temporary file, fsync, rename)."""
+        """Write an entry atomically (temporary file, fsync, rename).
+
+        A cache folder that cannot take it (full, read-only, not ours) is said once, and
+        the entry is kept in memory for the rest of this run instead.
+        """
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         pcm = np.clip(np.round(speech.samples * 32767.0), -32768, 32767).astype("<i2")
-        handle, temporary = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".part",
-                                             dir=path.parent)
         try:
-            with os.fdopen(handle, "wb") as raw:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as temporary, open(temporary, "wb") as raw:
                 with wave.open(raw, "wb") as wav:
                     wav.setnchannels(1)
                     wav.setsampwidth(2)
                     wav.setframerate(speech.sample_rate)
                     wav.writeframes(pcm.tobytes())
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+        except OSError as exc:
+            if not self.unwritable.report(exc):
+                raise
+            # The same 16-bit samples a file would hold, so the render is the same either way.
+            with self._lock:
+                self._memory[key] = (pcm, speech.sample_rate)
 
     def entries(self) -> list[Path]:
         """Every entry file (complete or not), not the temporary files of writers."""
