@@ -50,7 +50,8 @@ CUES = ("both", "voice", "tone", "none")
 WAVES = ("sine", "triangle", "soft-square")
 VOWELS = ("mm", "oo", "ah")
 RHYTHMS = ("drum", "heartbeat", "shaker", "tick", "sway")
-KINDS = ("breathing", "sound", "movement", "visualization", "awareness", "writing", "other")
+KINDS = ("breathing", "sound", "movement", "visualization", "awareness", "together", "writing",
+         "other")
 FORMATS = ("mp3", "wav", "ogg", "flac")
 CODECS = ("vorbis", "opus")
 
