@@ -1,25 +1,46 @@
 """Every built-in session: valid, complete, of its stated length, rendered with the real voice."""
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from audioguide.cli import cli
 from audioguide.pipeline import RenderOptions, prepare
-from audioguide.script import Bell, Choose, Repeat, Section, Step, builtin_sessions, load_session
+from audioguide.script import (
+    Bell,
+    Breathe,
+    Choose,
+    Repeat,
+    Section,
+    Step,
+    builtin_sessions,
+    load_session,
+)
 from audioguide.script.schema import KINDS
 
 BUILTINS = [session.name for session in builtin_sessions()]
 #: The library the issue asks for, by kind.
 EXPECTED = {
     "breathing": {"box-breathing", "ujjayi-breathing", "prolonged-exhale", "4-7-8",
-                  "resonance-breathing", "cyclic-sighing"},
+                  "resonance-breathing", "cyclic-sighing", "find-your-pace"},
     "sound": {"calming-voice", "humming"},
     "movement": {"changing-posture", "gentle-rocking", "dance"},
     "visualization": {"safe-place", "ideal-parent-figure", "inner-child"},
-    "awareness": {"internal-radar", "safety-signals"},
+    "awareness": {"internal-radar"},
+    # The article's co-regulation practices, done with (or for) a person you trust.
+    "together": {"safety-signals", "building-trust", "mirroring", "repair", "day-of-play",
+                 "naming-emotions"},
     "writing": {"journaling-prompts"},
 }
+#: The article the library grew from: shared/ sits beside the repository (here and in CI).
+ARTICLE = (Path(__file__).resolve().parents[2] / "shared" / "seed"
+           / "attachment-coping-exercises.txt")
+#: The longest run of words a session may share with the article.
+MAX_SHARED_RUN = 9
 NUMBERS = {word: n for n, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
@@ -72,3 +93,57 @@ def test_each_session_is_complete_and_renders(name: str) -> None:
             energy += float(np.sum(block.astype(np.float64) ** 2))
     assert 0.1 < peak <= 0.9
     assert energy / timeline.length > 1e-5
+
+
+def words_of(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'").replace("\u2018", "'"))
+
+
+def runs_of(words: list[str], length: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + length]) for i in range(len(words) - length + 1)}
+
+
+def test_runs_of_finds_a_copied_sentence() -> None:
+    article = words_of("Pay attention to their body language, facial expressions, and tone of "
+                       "voice.")
+    copied = words_of("say: Now pay attention to their body language, facial expressions, and tone")
+    own = words_of("say: Watch their body, their face, and listen to their voice.")
+    length = MAX_SHARED_RUN + 1
+    assert runs_of(copied, length) & runs_of(article, length)
+    assert not runs_of(own, length) & runs_of(article, length)
+
+
+@pytest.mark.skipif(not ARTICLE.is_file(), reason=f"the source article is not at {ARTICLE}")
+@pytest.mark.parametrize("name", BUILTINS)
+def test_narration_is_written_fresh(name: str) -> None:
+    # The whole file counts (narration, cue words, title, description, comments): YAML keys
+    # between two lines only break a run, never make one.
+    length = MAX_SHARED_RUN + 1
+    article = runs_of(words_of(ARTICLE.read_text(encoding="utf-8")), length)
+    path = next(builtin.path for builtin in builtin_sessions() if builtin.name == name)
+    shared = runs_of(words_of(path.read_text(encoding="utf-8")), length) & article
+    assert not shared, [" ".join(run) for run in sorted(shared)]
+
+
+def test_find_your_pace_slows_from_six_and_a_half_to_four_and_a_half_a_minute() -> None:
+    # The pace of a breathe step does not depend on the voice, so the draft voice will do.
+    result = CliRunner().invoke(cli, ["inspect", "find-your-pace", "--json", "--engine", "draft"])
+    assert result.exit_code == 0, result.output
+    steps = json.loads(result.output)["steps"]
+    blocks = [i for i, step in enumerate(steps) if step["kind"] == "breathe"]
+    paces = [float(re.findall(r"([\d.]+) a minute\)", steps[i]["detail"])[0]) for i in blocks]
+    assert len(paces) >= 5, paces
+    assert paces == sorted(paces, reverse=True) and len(set(paces)) == len(paces), paces
+    assert paces[0] == pytest.approx(6.5, abs=0.1) and paces[-1] == pytest.approx(4.5, abs=0.1)
+    for i in blocks:
+        assert 90 <= steps[i]["length_s"] <= 120, steps[i]
+        # the pace is announced just before its block, and a quiet moment follows it
+        assert steps[i - 1]["kind"] == "say" and "a minute" in steps[i - 1]["detail"]
+        after = steps[i + 1:i + 3]
+        assert any(step["kind"] == "pause" and step["length_s"] >= 10 for step in after), after
+    session = load_session(next(b.path for b in builtin_sessions() if b.name == "find-your-pace"))
+    for step in flatten(session.steps):
+        if isinstance(step, Breathe):
+            lengths = step.pattern.lengths()
+            assert set(lengths) == {"inhale", "exhale"} and lengths["inhale"] == lengths["exhale"]
+            assert step.cue == "tone"
