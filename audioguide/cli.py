@@ -464,26 +464,41 @@ def new(name: str, source: str, force: bool, folder: Path | None) -> None:
     click.echo(str(path))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--engine", type=click.Choice(ENGINES), help="Only this engine (default: all).")
 @click.option("-l", "--language", metavar="CODE", help="Only voices for a language (en, en-gb).")
+@click.option("--available", is_flag=True,
+              help="List the Piper voices you can download (with `voices add NAME`).")
 @click.option("--sample", metavar="TEXT", help="Speak TEXT with each voice listed, into --out.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("voice-samples"), show_default=True,
               help="Folder for the --sample files.")
 @click.option("--style", type=click.Choice(STYLES), default="plain", show_default=True,
               help="Style of the samples.")
-def voices(engine: str | None, language: str | None, sample: str | None, out_dir: Path,
-           style: str) -> None:
+@click.pass_context
+def voices(ctx: click.Context, engine: str | None, language: str | None, available: bool,
+           sample: str | None, out_dir: Path, style: str) -> None:
     """List the voices each engine offers, and optionally hear each say something.
 
     Use an id with --voice, or as voice.id in a script (with voice.engine).
+    More Piper voices: --available lists the catalogue, `voices add NAME` installs
+    one, `voices remove NAME` removes it.
 
     \b
     Examples:
       audioguide voices -l en
       audioguide voices --engine piper --sample "Let your shoulders soften."
+      audioguide voices --available -l en_GB
+      audioguide voices add en_GB-alan-medium
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if available:
+        if sample is not None or engine is not None:
+            raise click.UsageError("--available lists the catalogue only; install a voice "
+                                   "with `audioguide voices add NAME`, then use --sample")
+        _list_available(language)
+        return
     from .voicetools import voice_catalogue, write_samples
 
     if sample is not None and not sample.strip():
@@ -511,6 +526,79 @@ def voices(engine: str | None, language: str | None, sample: str | None, out_dir
 
     written = write_samples(listed, sample, out_dir, style=style, progress=report)
     click.echo(f"{len(written)} samples in {out_dir}", err=True)
+
+
+def _list_available(language: str | None) -> None:
+    from .voices.catalogue import fetch_catalogue, installed_names
+
+    found = fetch_catalogue().matching(language)
+    have = installed_names()
+    click.echo(f"{'name':<40} {'language':<9} {'quality':<8} {'size':>7} {'speakers':>8}  "
+               "installed")
+    for voice in found:
+        click.echo(f"{voice.key:<40} {voice.language:<9} {voice.quality:<8} "
+                   f"{voice.size_bytes / 1e6:>4.0f} MB {voice.num_speakers:>8}  "
+                   f"{'yes' if voice.key in have else ''}".rstrip())
+    count = f"{len(found)} voice" + ("" if len(found) == 1 else "s")
+    click.echo(f"{count}; install one with `audioguide voices add NAME` (each voice has its "
+               "own licence: see its MODEL_CARD)", err=True)
+
+
+@voices.command("add")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Download again even if it is installed.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def voices_add(names: Sequence[str], force: bool, quiet: bool) -> None:
+    """Download Piper voices by NAME into the voices folder, checked against the catalogue.
+
+    The folder is $AUDIOGUIDE_VOICES, else your user data folder; the catalogue is
+    rhasspy/piper-voices v1.0.0 on Hugging Face, or the mirror in $AUDIOGUIDE_VOICES_URL.
+    Each file's size and md5 must match the catalogue; a voice appears only once it is
+    complete. Use it with voice: {engine: piper, id: NAME}.
+
+    \b
+    Examples:
+      audioguide voices add en_GB-alan-medium
+      AUDIOGUIDE_VOICES_URL=http://mirror.local/piper-voices/ audioguide voices add en_US-amy-low
+    """
+    from .voices.catalogue import fetch_catalogue, install_voice
+    from .voices.piper_engine import INSTALL_HINT, piper_available
+
+    catalogue = fetch_catalogue()
+    chosen = [catalogue.find(name) for name in names]
+    for voice in chosen:
+        reporter = _Reporter(sys.stderr.isatty() and not quiet)
+        try:
+            result = install_voice(voice, catalogue.base_url, force=force, progress=reporter)
+        finally:
+            reporter.close()
+        if result.downloaded:
+            card = result.folder / "MODEL_CARD"
+            licence = (f"; its licence is in {card}" if card.is_file() else
+                       "; check its licence on the voice's model card before sharing audio")
+            click.echo(f"installed {voice.key} ({voice.size_bytes / 1e6:.0f} MB, "
+                       f"{voice.language_name}) in {result.folder}{licence}", err=True)
+        else:
+            click.echo(f"{voice.key} is already installed (--force downloads it again)",
+                       err=True)
+        click.echo(voice.key)
+    if not piper_available():
+        click.echo(f"note: to speak with it, {INSTALL_HINT}", err=True)
+
+
+@voices.command("remove")
+@click.argument("names", nargs=-1, required=True)
+def voices_remove(names: Sequence[str]) -> None:
+    """Remove installed Piper voices by NAME from the voices folder.
+
+    \b
+    Example:
+      audioguide voices remove en_GB-alan-medium
+    """
+    from .voices.catalogue import remove_voice
+
+    for name in names:
+        click.echo(f"removed {remove_voice(name)}", err=True)
 
 
 @cli.command("record-list")

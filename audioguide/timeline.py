@@ -269,7 +269,8 @@ class Narrator:
             rate = round(rate * CALM_RATE, 3)
             if pitch is None and engine in ("pyttsx3", "draft"):
                 pitch = CALM_PITCH
-        return VoiceSettings(engine, voice_id, rate, pitch, style)
+        return VoiceSettings(engine, voice_id, rate, pitch, style,
+                             spec.speaker if engine == "piper" else None)
 
 
 def _line_voice(session: Session, line: VoiceSpec, options: CompileOptions) -> VoiceSpec:

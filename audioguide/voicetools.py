@@ -17,6 +17,7 @@ from .tags import Tags
 from .timeline import Narrator, spoken_steps
 from .voices import ENGINES, SpeechBank, SpeechCache, SpeechRequest, VoiceInfo, VoiceSettings
 from .voices.bank import create_engine
+from .voices.catalogue import language_matches
 from .voices.recorded import AUDIO_EXTENSIONS, RecordingFolder
 
 SAMPLE_RATE = 44100
@@ -88,12 +89,7 @@ class EngineVoices:
 
 
 def _matches_language(voice: VoiceInfo, language: str) -> bool:
-    wanted = language.casefold().replace("_", "-")
-    for code in voice.languages:
-        code = code.casefold().replace("_", "-")
-        if code == wanted or code.split("-")[0] == wanted or code.startswith(wanted + "-"):
-            return True
-    return False
+    return any(language_matches(code, language) for code in voice.languages)
 
 
 def voice_catalogue(engine: str | None = None, language: str | None = None

@@ -223,7 +223,7 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context,
                       rate_wpm=voice_values["rate"], pitch=voice_values["pitch"],
                       level_db=voice_values["level"], model=voice_values["model"],
                       folder=voice_values["folder"], fallback=voice_values["fallback"],
-                      style=voice_values["style"])
+                      style=voice_values["style"], speaker=voice_values["speaker"])
     output_values = values["output"] or _defaults_of("output")
     output = Output(format=output_values["format"] or "mp3",
                     sample_rate=int(output_values["sample_rate"]),

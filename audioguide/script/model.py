@@ -37,6 +37,7 @@ class VoiceSpec:
     folder: Path | None = None      # recordings of the lines (engine "recorded")
     fallback: str | None = None     # engine for lines with no recording
     style: str | None = None        # "calm" or "plain"
+    speaker: str | None = None      # a multi-speaker Piper voice's speaker (name or number)
 
     def over(self, base: VoiceSpec) -> VoiceSpec:
         """These settings with unset ones taken from `base`."""

@@ -401,6 +401,8 @@ VOICE = Obj({
     "id": Field(Text("the engine's voice id (see `audioguide voices`)")),
     "model": Field(FilePath("a Piper voice file (.onnx, with its .onnx.json beside it) for "
                             "engine: piper")),
+    "speaker": Field(Text("piper only: the speaker of a multi-speaker voice, by name or number",
+                          max_length=100)),
     "folder": Field(FolderPath("recordings of the lines for engine: recorded (see "
                                "`audioguide record-list`)")),
     "fallback": Field(Choice(SPEAKING_ENGINES, "engine for lines that have no recording"),

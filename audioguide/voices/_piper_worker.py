@@ -41,13 +41,23 @@ def _load(model: str, cache: dict[str, Any]) -> Any:
     return voice
 
 
+def synthesis_config(request: dict[str, Any]) -> Any:
+    """Piper's settings for a request: its pace and speaker, with the random variation off."""
+    from piper import SynthesisConfig
+
+    speaker = request.get("speaker_id")
+    return SynthesisConfig(speaker_id=None if speaker is None else int(speaker),
+                           length_scale=float(request["length_scale"]),
+                           noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False)
+
+
 def main() -> int:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     try:
         import numpy as np
-        from piper import SynthesisConfig
+        import piper  # noqa: F401 - fail here, once, if piper-tts is missing
     except Exception as exc:  # noqa: BLE001 - a process boundary: report, do not crash silently
         _send(protocol, {"ok": False, "fatal": True, "error": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -59,9 +69,7 @@ def main() -> int:
         request = json.loads(line)
         try:
             voice = _load(request["model"], voices)
-            config = SynthesisConfig(length_scale=float(request["length_scale"]),
-                                     noise_scale=0.0, noise_w_scale=0.0,
-                                     normalize_audio=False)
+            config = synthesis_config(request)
             pieces = [np.clip(chunk.audio_float_array, -1.0, 1.0)
                       for chunk in voice.synthesize(request["text"], config)]
             frames = [len(piece) for piece in pieces]

