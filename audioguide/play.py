@@ -36,14 +36,20 @@ log = logging.getLogger(__name__)
 #: pull(frames) → exactly `frames` frames, shape (frames, channels), float32.
 Pull = Callable[[int], Audio]
 
+#: stretch(max_frames, device_start) → the next stretch of audio (at most `max_frames`,
+#: cut where the session is quiet), with its first frame at device frame `device_start`;
+#: empty once the session has ended or stopped.
+PullStretch = Callable[[int, int], Audio]
+
 
 class Backend(Protocol):
     """A sound output that pulls audio from a callback on its own clock."""
 
     name: str
 
-    def start(self, pull: Pull) -> None:
-        """Begin playing; `pull` is called from the backend's thread."""
+    def start(self, pull: Callable[..., Audio]) -> None:
+        """Begin playing; `pull` (a Pull, or a PullStretch if the backend has `stretches`)
+        is called from the backend's thread."""
         ...
 
     def played_frames(self) -> int:
@@ -207,11 +213,6 @@ def _import_simpleaudio() -> ModuleType:
     return simpleaudio
 
 
-#: stretch(max_frames, device_start) → the next stretch of audio (at most `max_frames`,
-#: cut where the session is quiet), with its first frame at device frame `device_start`;
-#: empty once the session has ended or stopped.
-PullStretch = Callable[[int, int], Audio]
-
 #: simpleaudio accepts only these rates and one or two channels.
 SIMPLEAUDIO_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000,
                      192000)
@@ -255,19 +256,23 @@ class SimpleaudioBackend:
         self.sample_rate = sample_rate
         self.channels = channels
         self.max_frames = int(max_stretch_s * sample_rate)
+        #: Gain applied as each stretch starts (the Player's volume).
+        self.volume = 1.0
         self._done = 0                        # device frames played before the current one
-        self._started = 0.0                   # when the current stretch started playing
+        #: When the stretch now playing started, and its length (None between stretches).
+        self._live: tuple[float, int] | None = None
         self._playing: Any = None             # its PlayObject
         self._pcm: np.ndarray | None = None   # its samples, which simpleaudio reads in place
         self._rest: Audio | None = None       # what is left to play of the current stretch
         self._request: str | None = None      # pause, resume, restart, redo or stop
         self._paused = False
         self._wake = threading.Condition()
+        self._clock = threading.Lock()        # _done and _live change together
         self._streams: list[Any] = []         # play objects that may still be draining
         self.thread: threading.Thread | None = None
 
     # -- the playing thread ---------------------------------------------------------------
-    def start(self, pull: PullStretch) -> None:  # type: ignore[override]
+    def start(self, pull: PullStretch) -> None:
         """Play stretch after stretch from a thread."""
         self.thread = threading.Thread(target=self._run, args=(pull,), daemon=True,
                                        name="audioguide-simpleaudio")
@@ -281,8 +286,8 @@ class SimpleaudioBackend:
                 request, self._request = self._request, None
             if request == "stop":
                 return
-            if request == "resume":
-                self._paused = False
+            if request in ("pause", "resume"):
+                self._paused = request == "pause"
             if self._paused:
                 continue
             if self._rest is None:
@@ -291,28 +296,32 @@ class SimpleaudioBackend:
                     self._rest = None
                     return
             self._play(self._rest)
-            ends = self._started + len(self._rest) / self.sample_rate
+            assert self._live is not None
+            ends = self._live[0] + len(self._rest) / self.sample_rate
             with self._wake:
                 while self._request is None and time.monotonic() < ends:
                     self._wake.wait(timeout=max(0.0, ends - time.monotonic()))
                 request = self._request
             if request is None:         # played out: the next stretch starts now
-                self._done += len(self._rest)
+                with self._clock:
+                    self._done, self._live = self._done + len(self._rest), None
                 self._rest = None
                 continue
             self._interrupt(request)
 
     def _play(self, audio: Audio) -> None:
-        self._pcm = np.ascontiguousarray((np.clip(audio, -1, 1) * 32767).astype("<i2"))
+        scaled = np.clip(audio * np.float32(self.volume), -1, 1) * 32767
+        self._pcm = np.ascontiguousarray(scaled.astype("<i2"))
         self._playing = self.simpleaudio.play_buffer(self._pcm, self.channels, 2,
                                                      self.sample_rate)
-        self._started = time.monotonic()
+        with self._clock:
+            self._live = (time.monotonic(), len(audio))
         self._streams = [s for s in self._streams if s.is_playing()] + [self._playing]
 
     def _interrupt(self, request: str) -> None:
         """Fade out just ahead of what ALSA has taken, stop, and keep what was not heard."""
-        assert self._rest is not None and self._pcm is not None
-        at = min(len(self._rest), int((time.monotonic() - self._started + self.AHEAD_S)
+        assert self._rest is not None and self._pcm is not None and self._live is not None
+        at = min(len(self._rest), int((time.monotonic() - self._live[0] + self.AHEAD_S)
                                       * self.sample_rate))
         fade = min(len(self._rest) - at, int(self.FADE_S * self.sample_rate))
         if fade > 0:
@@ -321,7 +330,8 @@ class SimpleaudioBackend:
             self._pcm[at + fade:] = 0
             time.sleep(self.FADE_S + self.AHEAD_S if request != "stop" else self.FADE_S)
         self._playing.stop()
-        self._done += at
+        with self._clock:
+            self._done, self._live = self._done + at, None
         rest = self._rest[at:]
         self._rest = None
         if request == "stop":
@@ -357,10 +367,12 @@ class SimpleaudioBackend:
 
     def played_frames(self) -> int:
         """Frames of finished stretches plus the time the current one has been playing."""
-        if self._rest is None or self._paused:
-            return self._done
-        within = int((time.monotonic() - self._started) * self.sample_rate)
-        return self._done + max(0, min(len(self._rest), within))
+        with self._clock:
+            done, live = self._done, self._live
+        if live is None:
+            return done
+        started, frames = live
+        return done + max(0, min(frames, int((time.monotonic() - started) * self.sample_rate)))
 
     def busy(self) -> bool:
         """True while a stream still has audio to play out (ALSA drains after the writes)."""
@@ -438,6 +450,9 @@ class Player:
         self._producer = threading.Thread(target=self._produce, args=(blocks, 0, 0), daemon=True)
         self._error: BaseException | None = None
         self.underruns = 0
+        #: A backend that plays whole stretches (simpleaudio) rather than pulling blocks.
+        self._stretched = bool(getattr(backend, "stretches", False))
+        self._loud = _loud_spans(timeline)
 
     # -- the producer ---------------------------------------------------------------------
     _END = np.zeros((0, 1), dtype=np.float32)
@@ -465,6 +480,8 @@ class Player:
         self._producer = threading.Thread(target=self._produce,
                                           args=(blocks, session_start, generation), daemon=True)
         self._producer.start()
+        if self._stretched:
+            self.backend.restart(keep=False)  # type: ignore[attr-defined]
 
     def _drain(self) -> None:
         while True:
@@ -523,6 +540,64 @@ class Player:
                 self._segments.popleft()
         return out
 
+    def _pull_stretch(self, max_frames: int, device_start: int) -> Audio:
+        """The next stretch for a stretch backend: waits for the renderer, and ends where
+        the session is quiet (so that the join between two streams is not heard)."""
+        parts: list[Audio] = []
+        filled, end_at = 0, None
+        generation = self._generation
+        if self._reset:
+            self._reset, self._current, self._ended = False, None, False
+        while filled < max_frames and not self._stopping and not self._ended:
+            if generation != self._generation:   # a jump while gathering: start again
+                parts, filled, end_at, generation = [], 0, None, self._generation
+                self._reset, self._current = False, None
+            if self._current is None:
+                try:
+                    queued_generation, start_at, queued = self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if queued_generation != self._generation:
+                    continue
+                if start_at is None:
+                    self._ended = True
+                    break
+                self._current, self._offset = (start_at, queued), 0
+            start, block = self._current
+            session_at = start + self._offset
+            if end_at is None and self.speed == 1:
+                end_at = quiet_cut(self._loud, session_at, session_at + max_frames)
+            take = min(max_frames - filled, len(block) - self._offset)
+            if end_at is not None:
+                take = min(take, end_at - session_at)
+            parts.append(block[self._offset: self._offset + take])
+            self._record(_Segment(device_start + filled, take, session_at, True, generation))
+            filled += take
+            self._offset += take
+            if self._offset >= len(block):
+                self._current = None
+            if end_at is not None and session_at + take >= end_at:
+                break
+        if not parts:
+            return np.zeros((0, self.channels), dtype=np.float32)
+        return np.concatenate(parts)
+
+    def _record(self, segment: _Segment) -> None:
+        """Add a stretch to the device → session map, dropping what was cut short."""
+        with self._lock:
+            while self._segments and self._segments[-1].device_start >= segment.device_start:
+                self._segments.pop()
+            if self._segments:
+                last = self._segments[-1]
+                if last.device_start + last.frames > segment.device_start:
+                    self._segments[-1] = _Segment(last.device_start,
+                                                  segment.device_start - last.device_start,
+                                                  last.session_start, last.moving,
+                                                  last.generation)
+            self._segments.append(segment)
+            while len(self._segments) > 512:
+                self._segments.popleft()
+
     def _position_of_next(self) -> int:
         if self._current is not None:
             return self._current[0] + self._offset
@@ -557,7 +632,7 @@ class Player:
         while (self._queue.empty() and self._producer.is_alive()
                and time.monotonic() < deadline):
             time.sleep(0.002)
-        self.backend.start(self._pull)
+        self.backend.start(self._pull_stretch if self._stretched else self._pull)
 
     def hearing_latest(self) -> bool:
         """True once the speakers play audio from after the latest jump()."""
@@ -585,6 +660,8 @@ class Player:
     @property
     def finished(self) -> bool:
         """True once the whole session has been played out."""
+        if self._stretched and self.backend.busy():  # type: ignore[attr-defined]
+            return False
         return self._ended and self.position() >= self._last_session_frame()
 
     def _last_session_frame(self) -> int:
@@ -602,6 +679,9 @@ class Player:
     def toggle_pause(self) -> bool:
         """Pause or resume (with a short fade); returns the new paused state."""
         self._paused = not self._paused
+        if self._stretched:
+            backend: Any = self.backend
+            backend.pause() if self._paused else backend.resume()
         return self._paused
 
     def change_volume(self, db: float) -> float:
@@ -609,12 +689,16 @@ class Player:
         level = 20 * np.log10(max(self._volume, 1e-6)) + db
         level = float(min(6.0, max(-40.0, level)))
         self._volume = db_to_gain(level)
+        if self._stretched:  # the stretch playing now is played again from here, louder
+            backend: Any = self.backend
+            backend.volume = self._volume
+            backend.restart(keep=True)
         return level
 
     def stop(self, fade: bool = True, timeout_s: float = 0.45) -> None:
         """Fade out (within `timeout_s`) and stop the device."""
         self._stopping = True
-        if fade and not self._paused:
+        if fade and not self._paused and not self._stretched:  # (stretches fade themselves)
             self._faded_out.wait(timeout=timeout_s)
         self._bounded(self.backend.stop)
 
@@ -650,6 +734,35 @@ class Player:
             log.warning("the sound device did not %s within %.1f s", call.__name__, timeout_s)
         elif failure:
             raise failure[0]
+
+
+def _loud_spans(timeline: Timeline) -> list[tuple[int, int]]:
+    """Where something other than a bed sounds: the clips' extents, merged and sorted."""
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted((clip.start, clip.start + clip.length) for clip in timeline.clips):
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def quiet_cut(loud: list[tuple[int, int]], start: int, limit: int) -> int:
+    """The latest good place to cut in (start, limit]: `limit` itself if nothing sounds
+    there, else the middle of the last quiet gap before it (only beds play in a gap), else
+    `limit` (a long sound with no gap must be cut somewhere)."""
+    index = bisect.bisect_right(loud, (limit, limit)) - 1
+    if index < 0 or loud[index][1] <= limit:
+        return limit
+    while index >= 0:
+        gap_end = loud[index][0]
+        gap_start = loud[index - 1][1] if index > 0 else 0
+        if gap_end > start + 1 and gap_end > gap_start:
+            return max(start + 1, (max(gap_start, start) + gap_end) // 2)
+        if gap_end <= start:
+            break
+        index -= 1
+    return limit
 
 
 @dataclass(frozen=True)
