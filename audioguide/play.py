@@ -238,16 +238,7 @@ class SimpleaudioBackend:
     FADE_S = 0.1
 
     def __init__(self, sample_rate: int, channels: int, max_stretch_s: float = 60.0) -> None:
-        if sys.version_info >= (3, 12):
-            raise PlaybackError("simpleaudio crashes after playback on Python 3.12 and newer "
-                                "(it is no longer maintained); use the default backend, "
-                                "miniaudio")
-        try:
-            import simpleaudio
-        except ImportError as exc:
-            raise PlaybackError("simpleaudio is not installed: `pip install "
-                                "audioguide[simpleaudio]` (it needs ALSA's headers to "
-                                "build), or use the default backend, miniaudio") from exc
+        simpleaudio = _import_simpleaudio()
         if sample_rate not in SIMPLEAUDIO_RATES or channels not in (1, 2):
             raise PlaybackError(f"simpleaudio cannot play {sample_rate} Hz with {channels} "
                                 f"channels (it plays 1 or 2 channels at the usual rates); use "
