@@ -29,6 +29,8 @@ from audioguide.script.load import builtin_sessions, load_variables, parse_sessi
 from audioguide.script.model import VoiceSpec
 from audioguide.timeline import CompileOptions, compile_timeline
 
+pytestmark = pytest.mark.slow
+
 settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None,
                           database=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -74,6 +74,7 @@ def test_the_whole_library_is_there() -> None:
 
 
 @pytest.mark.real
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BUILTINS)
 def test_each_session_is_complete_and_renders(name: str) -> None:
     # 16 kHz mono keeps CI quick; timing is in exact times, so lengths are the same.

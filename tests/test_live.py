@@ -101,6 +101,7 @@ def align(recorded: np.ndarray, expected: np.ndarray) -> int:
 
 
 @pytest.mark.skipif(pulse_missing, reason=NEEDS)
+@pytest.mark.slow
 def test_play_is_heard_as_rendered_in_real_time(pulse: dict[str, str], write_script: WriteScript,
                                                 tmp_path: Path) -> None:
     script = write_script(SHORT)
@@ -140,6 +141,7 @@ def test_play_is_heard_as_rendered_in_real_time(pulse: dict[str, str], write_scr
 
 
 @pytest.mark.skipif(pulse_missing, reason=NEEDS)
+@pytest.mark.slow
 def test_ctrl_c_ends_within_half_a_second_with_a_fade(pulse: dict[str, str],
                                                       tmp_path: Path) -> None:
     recorder = Recorder(pulse, tmp_path / "stopped.raw")
@@ -184,6 +186,7 @@ def _own_terminal() -> None:
 
 
 @pytest.mark.skipif(pulse_missing, reason=NEEDS)
+@pytest.mark.slow
 @pytest.mark.parametrize(("keys", "code"), [(b" ", None), (b"q", 0), (b"\x03", 130)])
 def test_keys_in_a_terminal_and_the_modes_come_back(pulse: dict[str, str], keys: bytes,
                                                     code: int | None) -> None:

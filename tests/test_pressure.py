@@ -59,6 +59,7 @@ def check_cache(cache: Path) -> int:
 
 
 @pytest.mark.real
+@pytest.mark.slow
 def test_four_parallel_renders_match_a_serial_one(write_script: WriteScript,
                                                   tmp_path: Path) -> None:
     script = write_script(SESSION)
@@ -82,6 +83,7 @@ def test_four_parallel_renders_match_a_serial_one(write_script: WriteScript,
 
 
 @pytest.mark.real
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(write_script: WriteScript,
                                                  tmp_path: Path) -> None:
     script = write_script(SESSION)
