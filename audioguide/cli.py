@@ -35,6 +35,7 @@ from .script import (
     new_session,
 )
 from .script.schema import CUES, KINDS, STYLES
+from .subtitles import check_subtitles, lines_json, subtitles_path, write_subtitles
 from .timeline import Timeline
 from .units import format_seconds
 from .voices import ENGINES
@@ -248,6 +249,9 @@ def _options(sets: Sequence[str], vars_file: Path | None, engine: str | None,
               help="Also write the chapters to FILE (.ffmetadata, or HH:MM:SS.mmm Title lines).")
 @click.option("--track", default="", metavar="N", help="Track number tag (like 3 or 3/12).")
 @click.option("--date", help="Date tag (default: the script's date:, else today).")
+@click.option("--subtitles", metavar="FILE|auto",
+              help="Also write every spoken line as a cue: .vtt (with STEM.chapters.vtt), "
+              ".srt or .lrc; auto is a .vtt beside the output.")
 @click.option("-p", "--mkdir", "make_folder", is_flag=True,
               help="Create the output's folder if it does not exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
@@ -255,7 +259,8 @@ def _options(sets: Sequence[str], vars_file: Path | None, engine: str | None,
 def render(script: str, output: Path | None, fmt: str | None, codec: str | None,
            quality: float | None, bitrate: int | None, loudness: float | None | str,
            sample_rate: int | None, mono: bool, chapters_file: Path | None, track: str,
-           date: str | None, make_folder: bool, quiet: bool, **script_options: Any) -> None:
+           date: str | None, subtitles: str | None, make_folder: bool, quiet: bool,
+           **script_options: Any) -> None:
     """Render SCRIPT (a file or a built-in name) to an audio file.
 
     The file is tagged (title, artist, album, genre, date, comment), carries the
@@ -268,7 +273,10 @@ def render(script: str, output: Path | None, fmt: str | None, codec: str | None,
       audioguide render safe-place.yaml -o safe-place.mp3 --rate 120
       audioguide render session.yaml --format wav --set minutes=5 --loudness off
       audioguide render session.yaml -o phone/session.opus --bitrate 64 --mkdir
+      audioguide render safe-place -o safe-place.mp3 --subtitles auto
     """
+    if subtitles is not None:
+        check_subtitles(subtitles, make_folder)
     reporter = _Reporter(sys.stderr.isatty() and not quiet)
     options = _options(sample_rate=sample_rate, channels=1 if mono else None, **script_options)
     export_options = ExportOptions(
@@ -281,6 +289,8 @@ def render(script: str, output: Path | None, fmt: str | None, codec: str | None,
     finally:
         reporter.close()
     _print_warnings(result.timeline)
+    written = ([] if subtitles is None else write_subtitles(
+        result.timeline, subtitles_path(subtitles, result.path), make_folder))
     if not quiet:
         level = ""
         if result.measured is not None:
@@ -289,6 +299,8 @@ def render(script: str, output: Path | None, fmt: str | None, codec: str | None,
         click.echo(f"rendered {format_seconds(result.timeline.seconds)} "
                    f"({result.lines_made} new lines spoken{level}) to:", err=True)
     click.echo(str(result.path))
+    for path in written:
+        click.echo(str(path))
 
 
 @cli.command()
@@ -335,6 +347,7 @@ def inspect(script: str, as_json: bool, with_loudness: bool, **script_options: A
     """
     with prepare(script, _options(**script_options)) as prepared:
         data = prepared.timeline.to_json()
+        data["lines"] = lines_json(prepared.timeline)
         lines: list[str] = []
         if with_loudness:
             reporter = _Reporter(sys.stderr.isatty() and not as_json)
