@@ -148,8 +148,11 @@ def test_inspect_json_lists_every_item(runner: CliRunner, monkeypatch: pytest.Mo
     result = runner.invoke(cli, ["inspect", "structure.yaml", "--json", "--engine", "draft"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    # Beside the timeline, the spoken lines the subtitles are written from (test_subtitles).
+    lines = data.pop("lines")
     assert data == json.loads((DATA / "structure.timeline.json").read_text("utf-8"))
     texts = [clip["text"] for clip in data["clips"] if "text" in clip]
+    assert [line["text"] for line in lines] == texts
     assert texts[0] == "Picture a quiet garden."
     assert [c["title"] for c in data["chapters"]] == ["Arriving", "Tones", "Closing"]
     for item in data["clips"]:
