@@ -930,3 +930,45 @@ def playlist_show(file: Path) -> None:
     total = sum(track.seconds for track in tracks) + joins * float(
         chosen.gap_s - chosen.crossfade_s)
     click.echo(f"  {len(tracks)} tracks, {format_seconds(total)[:-4]} in all")
+
+
+@cli.group()
+def feed() -> None:
+    """Podcast feeds of rendered sessions, for the podcast app on your phone.
+
+    \b
+    Example:
+      audioguide render box-breathing -o calm/box-breathing.mp3 --subtitles auto --mkdir
+      audioguide feed build calm --base-url https://example.org/calm/
+    """
+
+
+@feed.command(name="build")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--base-url", required=True, metavar="URL",
+              help="The http(s) address FOLDER is served at; file URLs are this + the name.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The feed to write (default: FOLDER/feed.xml).")
+@click.option("--title", help="The podcast's title (default: the episodes' album, else FOLDER).")
+@click.option("--author", help="The podcast's author (default: the episodes' artist).")
+@click.option("--image", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Cover art, a square JPEG or PNG (copied into FOLDER if it is elsewhere).")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+def feed_build(folder: Path, base_url: str, output: Path | None, title: str | None,
+               author: str | None, image: Path | None, quiet: bool) -> None:
+    """Write an RSS feed of the audio files in FOLDER, with chapters and transcripts.
+
+    \b
+    Examples:
+      audioguide feed build output --base-url https://example.org/calm/
+      audioguide feed build calm --base-url http://192.168.1.20:8000/ --image cover.jpg
+    """
+    from .feed import FeedOptions, build_feed
+
+    result = build_feed(folder, FeedOptions(base_url, output, title, author, image))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        chaptered = sum(1 for episode in result.episodes if episode.chapters)
+        click.echo(f"{len(result.episodes)} episodes ({chaptered} with chapters) to:", err=True)
+    click.echo(str(result.path))
