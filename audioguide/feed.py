@@ -67,6 +67,7 @@ NAMESPACES = {"itunes": ITUNES, "podcast": PODCAST, "psc": PSC, "atom": ATOM}
 CHAPTERS_TYPE = "application/json+chapters"
 CHAPTERS_VERSION = "1.2.0"
 CATEGORY = ("Health & Fitness", "Mental Health")
+DESCRIPTION = "Guided sessions and comfort playlists, made with audioguide."
 
 _CHUNK = 1024 * 1024
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -473,7 +474,7 @@ def feed_xml(episodes: list[Episode], base_url: str, title: str, author: str,
     channel = ET.SubElement(rss, "channel")
     _text(channel, "title", title)
     _text(channel, "link", base_url)
-    _text(channel, "description", f"{title}: guided sessions made with audioguide.")
+    _text(channel, "description", DESCRIPTION)
     _text(channel, "generator", f"audioguide {__version__}")
     newest = rfc2822(max(episode.mtime for episode in episodes))
     _text(channel, "pubDate", newest)
@@ -482,7 +483,7 @@ def feed_xml(episodes: list[Episode], base_url: str, title: str, author: str,
         ET.SubElement(channel, f"{{{ATOM}}}link",
                       {"href": self_url, "rel": "self", "type": "application/rss+xml"})
     _text(channel, f"{{{ITUNES}}}author", author)
-    _text(channel, f"{{{ITUNES}}}summary", f"{title}: guided sessions made with audioguide.")
+    _text(channel, f"{{{ITUNES}}}summary", DESCRIPTION)
     _text(channel, f"{{{ITUNES}}}type", "episodic")
     _text(channel, f"{{{ITUNES}}}explicit", "false")
     category = ET.SubElement(channel, f"{{{ITUNES}}}category", {"text": CATEGORY[0]})

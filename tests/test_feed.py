@@ -370,3 +370,47 @@ def test_output_may_not_overwrite_an_episode(sessions: Path) -> None:
                                       "-o", str(sessions / "evening.mp3")])
     assert result.exit_code == 2
     assert "is one of the episodes" in result.stderr
+
+
+def test_every_url_in_the_feed_is_served_by_a_static_server(sessions: Path,
+                                                            tmp_path: Path) -> None:
+    """The folder as any static web host serves it: every address resolves to its file."""
+    import functools
+    import http.server
+    import threading
+    import urllib.request
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    odd = 'night & <day> "one" 50%.mp3'
+    shutil.copy(sessions / "evening.mp3", folder / odd)
+    shutil.copy(sessions / "evening.vtt", folder / 'night & <day> "one" 50%.vtt')
+    shutil.copy(sessions / "morning.ogg", folder / "morning.ogg")
+    (folder / "cover.png").write_bytes(png())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        result = _cli("feed", "build", str(folder), "--base-url", base, "-q")
+        assert result.exit_code == 0, result.output
+        root = ET.fromstring((folder / "feed.xml").read_bytes())
+        urls = {element.get("url") or element.get("href") for element in root.iter()
+                if element.tag in ("enclosure", f"{{{PODCAST}}}chapters",
+                                   f"{{{PODCAST}}}transcript",
+                                   "{http://www.itunes.com/dtds/podcast-1.0.dtd}image")}
+        # 2 enclosures, 2 chapters files, 1 transcript, and the cover.png found in the folder
+        assert len(urls) == 6
+        for url in sorted(u for u in urls if u):
+            with urllib.request.urlopen(url, timeout=10) as response:
+                body = response.read()
+            name = urllib.parse.unquote(url.rsplit("/", 1)[1])
+            assert body == (folder / name).read_bytes(), url
+        for enclosure in root.iter("enclosure"):
+            name = urllib.parse.unquote(enclosure.get("url", "").rsplit("/", 1)[1])
+            assert int(enclosure.get("length", "0")) == (folder / name).stat().st_size
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
