@@ -950,7 +950,8 @@ def feed() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="The feed to write (default: FOLDER/feed.xml).")
 @click.option("--title", help="The podcast's title (default: the episodes' album, else FOLDER).")
-@click.option("--author", help="The podcast's author (default: the episodes' artist).")
+@click.option("--author", help="The author of the podcast and every episode (default: "
+              "each file's artist).")
 @click.option("--image", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Cover art, a square JPEG or PNG (copied into FOLDER if it is elsewhere).")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")

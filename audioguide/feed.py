@@ -84,7 +84,7 @@ class FeedOptions:
     base_url: str
     output: Path | None = None     # default: FOLDER/feed.xml
     title: str | None = None       # default: the album all episodes share, else the folder
-    author: str | None = None      # default: the artist all episodes share
+    author: str | None = None      # for the podcast and every episode (default: the artists)
     image: Path | None = None      # default: a cover.jpg or cover.png in the folder
 
 
@@ -180,7 +180,8 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
     author = clean_text(options.author or _shared(e.author for e in episodes) or "audioguide",
                         MAX_TITLE_CHARS)
     self_url = (file_url(base_url, output.name) if output.resolve().parent == root else None)
-    document = feed_xml(episodes, base_url, title, author, image_name, self_url)
+    document = feed_xml(episodes, base_url, title, author, image_name, self_url,
+                        forced_author=bool(options.author))
     with atomic_output(output, elsewhere="choose another file with -o") as temporary:
         temporary.write_bytes(document)
     return FeedResult(output, tuple(episodes), tuple(written), tuple(warnings))
@@ -466,8 +467,10 @@ def rfc2822(mtime: float) -> str:
 
 
 def feed_xml(episodes: list[Episode], base_url: str, title: str, author: str,
-             image_name: str | None, self_url: str | None) -> bytes:
-    """The RSS document (UTF-8 bytes, with its XML declaration)."""
+             image_name: str | None, self_url: str | None,
+             forced_author: bool = False) -> bytes:
+    """The RSS document (UTF-8 bytes, with its XML declaration); `forced_author` names
+    `author` on every episode too, not only the files' own artists."""
     for prefix, uri in NAMESPACES.items():
         ET.register_namespace(prefix, uri)
     rss = ET.Element("rss", {"version": "2.0"})
@@ -496,12 +499,13 @@ def feed_xml(episodes: list[Episode], base_url: str, title: str, author: str,
         _text(picture, "title", title)
         _text(picture, "link", base_url)
     for episode in episodes:
-        _item(channel, episode, base_url, author)
+        _item(channel, episode, base_url, author if forced_author else episode.author or author)
     ET.indent(rss, space="  ")
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
 def _item(channel: ET.Element, episode: Episode, base_url: str, author: str) -> None:
+    """One episode; `author` is the one to name (the file's artist, or --author)."""
     item = ET.SubElement(channel, "item")
     _text(item, "title", episode.title)
     _text(item, "description", episode.description or episode.title)
@@ -512,7 +516,7 @@ def _item(channel: ET.Element, episode: Episode, base_url: str, author: str) -> 
     guid.set("isPermaLink", "false")
     _text(item, "pubDate", rfc2822(episode.mtime))
     _text(item, f"{{{ITUNES}}}title", episode.title)
-    _text(item, f"{{{ITUNES}}}author", episode.author or author)
+    _text(item, f"{{{ITUNES}}}author", author)
     _text(item, f"{{{ITUNES}}}duration", str(round(episode.duration_s)))
     _text(item, f"{{{ITUNES}}}explicit", "false")
     _text(item, f"{{{ITUNES}}}episodeType", "full")

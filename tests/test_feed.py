@@ -241,9 +241,19 @@ def test_feedparser_reads_the_same_feed(sessions: Path, built: dict[str, Any]) -
     assert parsed.entries[0].podcast_transcript["type"] == "text/vtt"
 
 
-def test_wav_titles_come_from_its_info_chunk(built: dict[str, Any]) -> None:
-    wav = built["podcastparser"]["episodes"][3]
-    assert wav["title"] == "Plain" and wav["itunes_author"] == "Ana"
+def test_author_names_every_episode(built: dict[str, Any]) -> None:
+    authors = [episode["itunes_author"] for episode in built["podcastparser"]["episodes"]]
+    assert authors == ["Ana B"] * 4
+
+
+def test_wav_tags_come_from_its_info_chunk(sessions: Path, tmp_path: Path) -> None:
+    shutil.copy(sessions / "plain.wav", tmp_path / "plain.wav")
+    result = _cli("feed", "build", str(tmp_path), "--base-url", BASE, "-q")
+    assert result.exit_code == 0, result.output
+    parsed = podcastparser.parse(BASE + "feed.xml", (tmp_path / "feed.xml").open("rb"))
+    assert (parsed["title"], parsed["itunes_author"]) == ("Evening practice", "Ana")
+    (wav,) = parsed["episodes"]
+    assert (wav["title"], wav["itunes_author"]) == ("Plain", "Ana")
 
 
 def test_the_same_folder_gives_the_same_feed(sessions: Path, built: dict[str, Any]) -> None:
