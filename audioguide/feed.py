@@ -165,20 +165,21 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
     episodes = read_episodes(root, paths, warnings)
     if not episodes:
         raise InputError(f"{folder}: none of its audio files could be read ({warnings[0]})")
+    title = clean_text(options.title or _shared(e.album for e in episodes) or root.name,
+                       MAX_TITLE_CHARS)
+    author = clean_text(options.author or _shared(e.author for e in episodes) or "audioguide",
+                        MAX_TITLE_CHARS)
     written: list[Path] = []
     for episode in episodes:
         if episode.chapters_file is not None:
+            named = author if options.author else episode.author
             written.append(write_text(root / episode.chapters_file,
-                                      chapters_json(episode) + "\n",
+                                      chapters_json(episode, named, title) + "\n",
                                       elsewhere="choose another folder"))
     image_name = None
     if image is not None:
         image_name, copied = place_image(root, image)
         written.extend(copied)
-    title = clean_text(options.title or _shared(e.album for e in episodes) or root.name,
-                       MAX_TITLE_CHARS)
-    author = clean_text(options.author or _shared(e.author for e in episodes) or "audioguide",
-                        MAX_TITLE_CHARS)
     self_url = (file_url(base_url, output.name) if output.resolve().parent == root else None)
     document = feed_xml(episodes, base_url, title, author, image_name, self_url,
                         forced_author=bool(options.author))
@@ -412,11 +413,12 @@ def _shared(values: Iterable[str]) -> str:
     return distinct.pop() if len(distinct) == 1 else ""
 
 
-def chapters_json(episode: Episode) -> str:
+def chapters_json(episode: Episode, author: str = "", podcast: str = "") -> str:
     """An episode's chapters in the Podcasting 2.0 JSON chapters format."""
     return json.dumps({
         "version": CHAPTERS_VERSION, "title": episode.title,
-        **({"author": episode.author} if episode.author else {}),
+        **({"author": author} if author else {}),
+        **({"podcastName": podcast} if podcast else {}),
         "fileName": episode.name,
         "chapters": [{"startTime": mark.start_ms / 1000, "endTime": mark.end_ms / 1000,
                       "title": mark.title} for mark in episode.chapters],

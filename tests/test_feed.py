@@ -197,6 +197,8 @@ def test_json_chapters_beside_each_episode(sessions: Path, built: dict[str, Any]
         data = json.loads(chapters_file.read_text(encoding="utf-8"))
         assert data["version"].startswith("1.2")
         assert data["fileName"] == name
+        assert (data["title"], data["author"], data["podcastName"]) == (
+            TITLES[name], "Ana B", "Evening practice")
         starts = [chapter["startTime"] for chapter in data["chapters"]]
         assert starts == sorted(starts) and starts[0] == 0
         assert [chapter["title"] for chapter in data["chapters"]] == SECTIONS[name]
