@@ -806,13 +806,17 @@ def play(script: str, device: str | None, backend: str, speed: int,
 @click.option("--hum", is_flag=True, help="A drone to hum along with on every exhale.")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write the session to FILE instead of playing it.")
+@click.option("--subtitles", metavar="FILE|auto",
+              help="With --save, also write the spoken cues (.vtt, .srt or .lrc; auto: .vtt "
+              "beside FILE).")
 @click.option("--engine", type=click.Choice(ENGINES), help="Speech engine for the cues.")
 @click.option("--voice", "voice_id", metavar="ID", help="The engine's voice id.")
 @click.option("--rate", type=click.FloatRange(40, 500), help="Words per minute.")
 @_playback_options
 def breathe(pattern: str, minutes: float | None, cycles: int | None, cue: str, bed: str,
-            hum: bool, save: Path | None, engine: str | None, voice_id: str | None,
-            rate: float | None, device: str | None, backend: str, speed: int) -> None:
+            hum: bool, save: Path | None, subtitles: str | None, engine: str | None,
+            voice_id: str | None, rate: float | None, device: str | None, backend: str,
+            speed: int) -> None:
     """Paced breathing now, without a script: PATTERN is a name or phase lengths.
 
     PATTERN: box (default), 4-7-8, resonance, coherent, prolonged-exhale, 7-11,
@@ -824,14 +828,23 @@ def breathe(pattern: str, minutes: float | None, cycles: int | None, cue: str, b
       audioguide breathe box --cycles 4
       audioguide breathe 4-7-8 --minutes 2 --cue tone --bed ocean
       audioguide breathe prolonged-exhale --hum --save humming.mp3
+      audioguide breathe 4-7-8 --cycles 8 --save calm/478.mp3 --subtitles auto
     """
     from .script.adhoc import breathing_session
 
+    if subtitles is not None:
+        if save is None:
+            raise click.UsageError("--subtitles goes with --save FILE")
+        check_subtitles(subtitles, make_folder=True)
     session = breathing_session(pattern, minutes=minutes, cycles=cycles, cue=cue, bed=bed,
                                 hum=hum, rate=rate, voice=voice_id, engine=engine)
     if save is not None:
         result = render_file(session, save, RenderOptions(), ExportOptions(make_folder=True))
         click.echo(str(result.path))
+        if subtitles is not None:
+            for path in write_subtitles(result.timeline, subtitles_path(subtitles, result.path),
+                                        make_folder=True):
+                click.echo(str(path))
         return
     _play(session, RenderOptions(), backend, device, speed)
 

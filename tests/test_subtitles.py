@@ -311,3 +311,17 @@ def test_auto_writes_beside_the_output(tmp_path: Path) -> None:
     assert len(parse_webvtt(output.with_suffix(".vtt").read_text(encoding="utf-8"))) > 20
     leftovers = [p.name for p in output.parent.iterdir() if p.name.endswith(".part")]
     assert leftovers == []
+
+
+def test_breathe_save_writes_the_spoken_cues(tmp_path: Path) -> None:
+    saved = tmp_path / "478.wav"
+    printed = _cli("breathe", "4-7-8", "--cycles", "2", "--engine", "draft", "--bed", "none",
+                   "--save", str(saved), "--subtitles", str(tmp_path / "478.srt"))
+    assert printed.split() == [str(saved), str(tmp_path / "478.srt")]
+    cues = parse_srt((tmp_path / "478.srt").read_text(encoding="utf-8"))
+    # Each breath's cues sit on its phase boundaries: in at 4 s, hold at 8 s, out at 15 s.
+    words = [(start, words) for start, _, words in cues]
+    assert [w for _, w in words] == ["Breathe in", "Hold", "Breathe out"] * 2
+    assert [start - words[0][0] for start, _ in words[:3]] == [0, 4000, 11000]
+    refused = CliRunner().invoke(cli, ["breathe", "--subtitles", "auto"])
+    assert refused.exit_code == 2 and "--subtitles goes with --save FILE" in refused.output
