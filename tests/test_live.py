@@ -76,10 +76,10 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 class Recorder:
     """parecord on the null sink's monitor, as float32 stereo at 44.1 kHz."""
 
-    def __init__(self, env: dict[str, str], path: Path) -> None:
+    def __init__(self, env: dict[str, str], path: Path, device: str = "capture.monitor") -> None:
         self.path = path
         self.process = subprocess.Popen(
-            ["parecord", "--device=capture.monitor", "--format=float32le", "--rate=44100",
+            ["parecord", f"--device={device}", "--format=float32le", "--rate=44100",
              "--channels=2", "--raw", str(path)], env=env)
         deadline = time.monotonic() + 5
         while (not path.exists() or path.stat().st_size == 0) and time.monotonic() < deadline:
