@@ -240,7 +240,13 @@ def _options(sets: Sequence[str], vars_file: Path | None, engine: str | None,
 @click.option("--quality", type=click.FloatRange(-1, 10),
               help="VBR quality: mp3 0 (best) to 9 (default 2); vorbis -1 to 10 (default 5).")
 @click.option("--bitrate", type=click.IntRange(8, 512), metavar="KBPS",
-              help="Bitrate in kbit/s: constant for mp3, a target for vorbis and opus.")
+              help="Bitrate in kbit/s: constant for mp3, a target for vorbis, opus and aac "
+              "(m4b, m4a).")
+@click.option("--bits", type=click.Choice(["16", "24"]),
+              help="Bits a sample in flac and wav files (default 16).")
+@click.option("--cover", metavar="FILE|none",
+              help="Cover art, a PNG or JPEG (default: the script's cover:, else a square "
+              "drawn with the title), or none.")
 @click.option("--loudness", type=_LOUDNESS, metavar="LUFS|off",
               help="Integrated loudness target (default: the script's, -16), or off.")
 @click.option("--sample-rate", type=click.IntRange(8000, 192000), help="Samples per second.")
@@ -257,7 +263,8 @@ def _options(sets: Sequence[str], vars_file: Path | None, engine: str | None,
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @_script_options
 def render(script: str, output: Path | None, fmt: str | None, codec: str | None,
-           quality: float | None, bitrate: int | None, loudness: float | None | str,
+           quality: float | None, bitrate: int | None, bits: str | None, cover: str | None,
+           loudness: float | None | str,
            sample_rate: int | None, mono: bool, chapters_file: Path | None, track: str,
            date: str | None, subtitles: str | None, make_folder: bool, quiet: bool,
            **script_options: Any) -> None:
@@ -274,6 +281,7 @@ def render(script: str, output: Path | None, fmt: str | None, codec: str | None,
       audioguide render session.yaml --format wav --set minutes=5 --loudness off
       audioguide render session.yaml -o phone/session.opus --bitrate 64 --mkdir
       audioguide render safe-place -o safe-place.mp3 --subtitles auto
+      audioguide render safe-place -o safe-place.m4b --cover art/beach.jpg
     """
     if subtitles is not None:
         check_subtitles(subtitles, make_folder)
@@ -283,7 +291,10 @@ def render(script: str, output: Path | None, fmt: str | None, codec: str | None,
         format=fmt, codec=codec, quality=quality, bitrate_kbps=bitrate,
         loudness_lufs=SCRIPT_DEFAULT if loudness is None else
         (None if loudness == "off" else loudness),
-        chapters_file=chapters_file, make_folder=make_folder, track=track, date=date)
+        chapters_file=chapters_file, make_folder=make_folder, track=track, date=date,
+        bits=int(bits) if bits else None,
+        cover=None if cover is None else "none" if cover.strip().lower() == "none"
+        else Path(cover))
     try:
         result = render_file(script, output, options, export_options, reporter)
     finally:

@@ -107,6 +107,91 @@ def probe(path: Path) -> AudioInfo:
     return AudioInfo(float(audio.info.length), first("title"), first("artist"))
 
 
+def decoded_seconds(path: Path) -> float:
+    """The length a player plays, exactly: sample counts from WAV and FLAC headers and from
+    an MP4 file's edit list; for anything else, the samples the ffmpeg in use decodes.
+
+    Header lengths (mutagen's `probe`) can include an encoder's delay and padding.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".wav", ".wave"):
+            with wave.open(str(path), "rb") as file:
+                return file.getnframes() / file.getframerate()
+        if suffix == ".flac":
+            from mutagen.flac import FLAC
+
+            info = FLAC(str(path)).info
+            if info.total_samples:
+                return float(info.total_samples / info.sample_rate)
+        if suffix in (".m4a", ".m4b", ".mp4"):
+            from .mp4 import audio_timing
+
+            timing = audio_timing(path)
+            if timing is not None and timing.samples:
+                return timing.seconds
+    except (OSError, EOFError, wave.Error, ValueError, ZeroDivisionError):
+        pass   # not what its name says: ffmpeg decodes it, or says what is wrong
+    except Exception as exc:  # mutagen's own errors
+        if not type(exc).__module__.startswith("mutagen"):
+            raise
+    return _decoded_length(path)
+
+
+def _decoded_length(path: Path) -> float:
+    # A WAV stream from ffmpeg says the rate it decodes at in its header; the samples after
+    # it are counted as they come, never held.
+    command = [find_ffmpeg().path, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map",
+               "0:a:0", "-map_metadata", "-1", "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav",
+               "pipe:1"]
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise MediaError(f"cannot run ffmpeg to read {path}: {exc}") from exc
+    assert process.stdout is not None and process.stderr is not None
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()),  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
+    try:
+        head, rate, samples_bytes = b"", 0, -1
+        while samples_bytes < 0:
+            more = process.stdout.read(4096)
+            if not more:
+                break
+            head += more
+            rate, samples_bytes = _wav_stream_start(head)
+            if len(head) > 1 << 20:
+                break   # no data chunk in the first MB: not the WAV asked for
+        if samples_bytes >= 0:
+            while chunk := process.stdout.read(1 << 20):
+                samples_bytes += len(chunk)
+    finally:
+        if process.poll() is None and samples_bytes < 0:
+            process.kill()
+        process.wait()
+        reader.join(timeout=5)
+    if process.returncode == 0 and rate and samples_bytes > 0:
+        return samples_bytes // 2 / rate
+    detail = b"".join(errors).decode("utf-8", "replace").strip().splitlines()
+    reason = detail[-1] if detail else "no audio in it"
+    raise MediaError(f"cannot read {path}: {reason}; is it an audio file?")
+
+
+def _wav_stream_start(head: bytes) -> tuple[int, int]:
+    """(rate, bytes of samples already in `head`) once its data chunk has begun, else (0, -1)."""
+    position, rate = 12, 0
+    while position + 8 <= len(head):
+        chunk = head[position: position + 4]
+        size = int.from_bytes(head[position + 4: position + 8], "little")
+        if chunk == b"fmt " and position + 16 <= len(head):
+            rate = int.from_bytes(head[position + 12: position + 16], "little")
+        elif chunk == b"data" and rate:
+            return rate, len(head) - position - 8
+        position += 8 + size + size % 2
+    return 0, -1
+
+
 def decode_stream(path: Path, sample_rate: int, channels: int,
                   block_frames: int = 32768) -> Iterator[Audio]:
     """Decode a file block by block (never the whole file in memory)."""

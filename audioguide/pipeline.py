@@ -12,9 +12,18 @@ from pathlib import Path
 
 from . import __version__
 from .clips import ClipLibrary
+from .cover import Cover, option_cover, pick_cover
 from .dsp import Audio, rechunk
 from .errors import InputError, Issue, UnknownVoiceError
-from .export import ExportSettings, codec_for, export, format_for, write_text
+from .export import (
+    BITS,
+    COVER_FORMATS,
+    ExportSettings,
+    codec_for,
+    export,
+    format_for,
+    write_text,
+)
 from .limits import Limits, check_files, check_speech
 from .loudness import Loudness, measure_file_loudness, measure_loudness
 from .memo import LoudnessMemo, fingerprint
@@ -33,7 +42,7 @@ from .playlist import (
 from .render import Limiter, limit_stream, render_blocks
 from .script import Session, VoiceSpec, builtin_sessions, load_session
 from .script.model import Location
-from .tags import ChapterMark, Tags, chapters_sidecar
+from .tags import ChapterMark, Tags, chapters_sidecar, ms_at_or_after, track_numbers
 from .timeline import (
     Chapter,
     CompileOptions,
@@ -151,6 +160,10 @@ class ExportOptions:
     make_folder: bool = False
     track: str = ""
     date: str | None = None
+    bits: int | None = None              # flac and wav; None: the script's (16)
+    #: Cover art: an image file, NO_COVER ("none"), or None for the script's or the
+    #: generated one.
+    cover: Path | str | None = None
 
 
 def session_tags(session: Session, track: str = "", date: str | None = None) -> Tags:
@@ -173,10 +186,11 @@ def render_date() -> str:
 
 
 def chapter_marks(timeline: Timeline) -> list[ChapterMark]:
-    """The timeline's chapters in milliseconds."""
+    """The timeline's chapters in milliseconds, each at or just after (< 1 ms) its first
+    sample, so seeking to a chapter lands inside it."""
     rate = timeline.sample_rate
-    return [ChapterMark(chapter.title, round(chapter.start * 1000 / rate),
-                        round(chapter.end * 1000 / rate)) for chapter in timeline.chapters]
+    return [ChapterMark(chapter.title, ms_at_or_after(chapter.start, rate),
+                        ms_at_or_after(chapter.end, rate)) for chapter in timeline.chapters]
 
 
 @dataclass(frozen=True)
@@ -252,6 +266,8 @@ def render_file(script: str | Path | Session, output: Path | None = None,
                 progress: Progress | None = None) -> RenderResult:
     """Render a script to a file; nothing is created if the script or the options are bad."""
     export_options = export_options or ExportOptions()
+    chosen_cover = option_cover(export_options.cover)
+    track_numbers(export_options.track)   # a bad --track is refused before any work
     with prepare(script, options, progress) as prepared:
         session = prepared.session
         chosen_format = export_options.format or (None if output else session.output.format)
@@ -261,6 +277,11 @@ def render_file(script: str | Path | Session, output: Path | None = None,
             session.output.codec if fmt == "ogg" else None))
         if session.source is not None and path.exists() and path.samefile(session.source):
             raise InputError(f"{path} is the script itself; choose another output with -o")
+        bits = export_options.bits or session.output.bits
+        if export_options.bits is not None and fmt not in ("flac", "wav"):
+            raise InputError(f"--bits {export_options.bits} is for flac and wav files, not {fmt}")
+        if bits not in BITS:
+            raise InputError(f"--bits {bits}: choose 16 or 24")
         timeline = prepared.timeline
         settings = ExportSettings(
             fmt, timeline.sample_rate, timeline.channels,
@@ -268,7 +289,8 @@ def render_file(script: str | Path | Session, output: Path | None = None,
             chapters=chapter_marks(timeline), codec=codec,
             quality=export_options.quality if export_options.quality is not None
             else session.output.quality,
-            bitrate_kbps=export_options.bitrate_kbps or session.output.bitrate_kbps)
+            bitrate_kbps=export_options.bitrate_kbps or session.output.bitrate_kbps,
+            bits=bits, cover=_cover(fmt, chosen_cover, session, prepared))
         target = loudness_target(session, export_options)
         measured, gain = (normalising_gain(prepared, target, progress) if target is not None
                           else (None, 0.0))
@@ -283,6 +305,15 @@ def render_file(script: str | Path | Session, output: Path | None = None,
                                         session.title), make_folder,
                        "choose another folder with --chapters")
         return RenderResult(path, fmt, timeline, prepared.lines_made, measured, gain)
+
+
+def _cover(fmt: str, chosen: Cover | str | None, session: Session,
+           prepared: Prepared) -> Cover | None:
+    if fmt not in COVER_FORMATS:
+        return None
+    cache = prepared.library.speech.cache
+    return pick_cover(chosen, session.cover, session.title, session.kind, cache.root.parent,
+                      cache.unwritable)
 
 
 def live_player(prepared: Prepared, backend: str = "miniaudio", device: str | None = None,
@@ -415,7 +446,10 @@ def write_mix(playlist: Playlist, tracks: list[Track], output: Path,
                 album=playlist.title, genre="Meditation", comment=playlist.description,
                 date=render_date(), source=playlist.path.name,
                 encoder=f"audioguide {__version__}")
-    export(blocks, output, ExportSettings(fmt, sample_rate, channels, tags, chapters),
+    cover = (pick_cover(None, playlist.cover, playlist.title, "playlist", default_cache_dir())
+             if fmt in COVER_FORMATS else None)
+    export(blocks, output, ExportSettings(fmt, sample_rate, channels, tags, chapters,
+                                          cover=cover),
            make_folder, "choose another folder with --mix")
     return frames_done[0] / sample_rate
 

@@ -24,7 +24,7 @@ import yaml
 from . import __version__
 from .dsp import Audio, fade_curve
 from .errors import AudioguideError, ExportError, InputError, Issue, MediaError, ScriptError
-from .media import AUDIO_SUFFIXES, AudioInfo, decode_stream, probe
+from .media import AUDIO_SUFFIXES, AudioInfo, decode_stream, decoded_seconds, probe
 from .script.kinds import (
     Context,
     Custom,
@@ -43,8 +43,8 @@ from .script.kinds import (
 )
 from .script.load import compose, find_script, read_text
 from .script.model import Location
-from .script.schema import LOUDNESS
-from .tags import ChapterMark
+from .script.schema import COVER, LOUDNESS
+from .tags import ChapterMark, ms_at_or_after
 from .units import seconds_to_samples
 
 MAX_TRACKS = 5000
@@ -143,6 +143,7 @@ PLAYLIST = Obj({
     "gap": Field(Duration("silence between tracks")),
     "crossfade": Field(Duration("how long each track fades into the next", positive=True)),
     "loudness": Field(LOUDNESS, default=-16.0),
+    "cover": Field(COVER),
 }, "a comfort playlist", at_most_one=[("gap", "crossfade")])
 
 
@@ -173,6 +174,8 @@ class Playlist:
     crossfade_s: Fraction
     loudness_lufs: float | None
     path: Path
+    #: The mix's cover art: an image file, "none", or None for one drawn with the title.
+    cover: Path | str | None = None
 
 
 def is_playlist(path: Path) -> bool:
@@ -203,7 +206,7 @@ def load_playlist(path: Path) -> Playlist:
                     for t in values["tracks"])
     return Playlist(values["playlist"], values["description"] or "", values["author"] or "",
                     sources, values["gap"] or Fraction(0), values["crossfade"] or Fraction(0),
-                    values["loudness"], path)
+                    values["loudness"], path, values["cover"])
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,8 @@ def resolve_tracks(playlist: Playlist, *, render: SessionRenderer | None,
 
     def add(path: Path, source: TrackSource, info: AudioInfo, from_session: bool) -> None:
         title = source.title or info.title or _title_from_name(path)
-        tracks.append(Track(path, title, source.artist or info.artist, info.seconds,
+        # The length players play (the header's may include the encoder's padding).
+        tracks.append(Track(path, title, source.artist or info.artist, decoded_seconds(path),
                             source.where, from_session))
 
     for source in playlist.sources:
@@ -384,8 +388,8 @@ def mix_blocks(tracks: Sequence[Track], sample_rate: int, channels: int, *,
             carry = pending
     for index, track in enumerate(tracks):
         end = starts[index + 1] if index + 1 < len(starts) else emitted
-        chapters.append(ChapterMark(track.title, round(starts[index] * 1000 / sample_rate),
-                                    round(end * 1000 / sample_rate)))
+        chapters.append(ChapterMark(track.title, ms_at_or_after(starts[index], sample_rate),
+                                    ms_at_or_after(end, sample_rate)))
 
 
 def track_gains(tracks: Sequence[Track], target_lufs: float | None,

@@ -84,10 +84,12 @@ def test_format_comes_from_the_option_or_the_extension() -> None:
     assert format_for(Path("a.MP3"), None) == "mp3"
     assert format_for(Path("a.oga"), None) == "ogg"
     assert format_for(Path("a.mp3"), "wav") == "wav"
+    assert format_for(Path("book.M4B"), None) == "m4b"
+    assert format_for(Path("song.m4a"), None) == "m4a"
     with pytest.raises(InputError) as caught:
         format_for(Path("session.audio"), None)
     assert str(caught.value) == ("cannot tell the format from 'session.audio'; end it in .mp3, "
-                                 ".wav, .ogg or .flac, or pass --format")
+                                 ".wav, .ogg, .flac, .m4b or .m4a, or pass --format")
 
 
 @pytest.mark.parametrize("fmt", ["wav", "mp3"])

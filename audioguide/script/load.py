@@ -229,7 +229,8 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context,
                     sample_rate=int(output_values["sample_rate"]),
                     channels=int(output_values["channels"]),
                     loudness_lufs=output_values["loudness"], codec=output_values["codec"],
-                    quality=output_values["quality"], bitrate_kbps=output_values["bitrate"])
+                    quality=output_values["quality"], bitrate_kbps=output_values["bitrate"],
+                    bits=int(output_values["bits"]))
     bed = _build_bed(values["bed"]) if values["bed"] is not None else None
     return Session(
         name=name,
@@ -248,6 +249,7 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context,
         output=output,
         steps=_build_steps(values["steps"], ctx.file, values["bed"]),
         variables=MappingProxyType(dict(ctx.variables)),
+        cover=values["cover"],
     )
 
 

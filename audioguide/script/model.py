@@ -70,6 +70,7 @@ class Output:
     codec: str | None = None
     quality: float | None = None
     bitrate_kbps: int | None = None
+    bits: int = 16                  # flac and wav
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,3 +234,5 @@ class Session:
     output: Output
     steps: tuple[Step, ...]
     variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Cover art: an image file, "none" for no art, or None for the generated cover.
+    cover: Path | str | None = None

@@ -14,6 +14,7 @@ from ..breathing import (
     parse_pattern_text,
     pattern_from_lengths,
 )
+from ..cover import NO_COVER, CoverProblem, read_cover
 from ..units import parse_note
 from .kinds import (
     INVALID,
@@ -52,8 +53,9 @@ VOWELS = ("mm", "oo", "ah")
 RHYTHMS = ("drum", "heartbeat", "shaker", "tick", "sway")
 KINDS = ("breathing", "sound", "movement", "visualization", "awareness", "together", "writing",
          "other")
-FORMATS = ("mp3", "wav", "ogg", "flac")
+FORMATS = ("mp3", "wav", "ogg", "flac", "m4b", "m4a")
 CODECS = ("vorbis", "opus")
+BITS = (16, 24)
 
 
 # --- breathing patterns: a name, numbers, a list or a mapping ---------------------------
@@ -438,9 +440,45 @@ OUTPUT = Obj({
     "codec": Field(Choice(CODECS, "the codec inside an ogg file")),
     "quality": Field(Number("VBR quality: mp3 0 (best) to 9, vorbis -1 to 10 (best)",
                             minimum=-1, maximum=10)),
-    "bitrate": Field(Number("kbit/s: constant for mp3, a target for vorbis and opus",
-                            minimum=8, maximum=512, integer=True)),
+    "bitrate": Field(Number("kbit/s: constant for mp3, a target for vorbis, opus and aac "
+                            "(m4b, m4a)", minimum=8, maximum=512, integer=True)),
+    "bits": Field(Custom(lambda n, p, c: _parse_bits(n, p, c), lambda: {
+        "enum": list(BITS), "description": "bits a sample in flac and wav files"}), default=16),
 }, "render settings; command-line options override them")
+
+BITS_NUMBER = Number("bits a sample in flac and wav files", minimum=1, maximum=64, integer=True)
+
+
+def _parse_bits(node: yaml.Node, path: str, ctx: Context) -> Any:
+    value = BITS_NUMBER.parse(node, path, ctx)
+    if isinstance(value, Invalid) or value in BITS:
+        return value
+    return ctx.error(node, path, f"{value} bits is not offered; choose 16 or 24")
+
+
+def _parse_cover(node: yaml.Node, path: str, ctx: Context) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return ctx.error(node, path, "expected a PNG or JPEG file, or none")
+    text = ctx.fill(node, path, node.value)
+    if isinstance(text, Invalid):
+        return text
+    if text.strip().lower() in (NO_COVER, "off", "false", "no"):
+        return NO_COVER
+    found = resolve_file(text.strip(), node, path, ctx)
+    if isinstance(found, Invalid):
+        return found
+    try:
+        read_cover(found)
+    except CoverProblem as problem:
+        return ctx.error(node, path, str(problem))
+    return found
+
+
+#: Cover art: an image file (checked while the script loads), or `none` for no art.
+COVER = Custom(_parse_cover, lambda: {
+    "description": "cover art: a PNG or JPEG file (relative to the script), or none; "
+                   "default: a generated square with the title",
+    "anyOf": [{"enum": [NO_COVER]}, {"type": "string"}]})
 
 SESSION = Obj({
     "audioguide": Field(Number("script format version", minimum=1, maximum=FORMAT_VERSION,
@@ -453,6 +491,7 @@ SESSION = Obj({
     "album": Field(Text("the album tag (default: audioguide)")),
     "genre": Field(Text("the genre tag (default: Meditation)")),
     "date": Field(Text("the date tag, like 2026 or 2026-11-29 (default: the day of the render)")),
+    "cover": Field(COVER),
     "language": Field(Text("language code, like en"), default="en"),
     "voice": Field(VOICE),
     "bed": Field(BED),
