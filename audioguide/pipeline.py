@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ from .script import Session, VoiceSpec, builtin_sessions, load_session
 from .script.model import Location
 from .tags import ChapterMark, Tags, chapters_sidecar, ms_at_or_after, track_numbers
 from .timeline import (
+    AutoVoice,
     Chapter,
     CompileOptions,
     Item,
@@ -53,6 +55,7 @@ from .timeline import (
 )
 from .units import db_to_gain
 from .voices import SpeechBank, SpeechCache, default_cache_dir
+from .voices.catalogue import auto_candidates
 
 #: progress(stage, done, total); stages are "speech" (lines made), "measure" (frames of
 #: the loudness pass) and "render" (frames).
@@ -63,6 +66,8 @@ Progress = Callable[[str, int, int], None]
 LIMITER_CEILING_DBTP = -1.5
 #: Extra loudness passes allowed to correct for what the limiter takes back.
 NORMALISE_PASSES = 2
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,8 @@ def prepare(script: str | Path | Session, options: RenderOptions | None = None,
     compile_options = CompileOptions(
         sample_rate=options.sample_rate, channels=options.channels,
         voice=VoiceSpec(engine=options.engine, voice_id=options.voice_id,
-                        rate_wpm=options.rate_wpm, style=options.style))
+                        rate_wpm=options.rate_wpm, style=options.style),
+        auto=auto_voice(session, options.engine))
     rate = options.sample_rate or session.output.sample_rate
     channels = options.channels or session.output.channels
     bank = SpeechBank(SpeechCache(options.cache_dir))
@@ -136,6 +142,17 @@ def prepare(script: str | Path | Session, options: RenderOptions | None = None,
         bank.close()
         raise
     return Prepared(session, timeline, library, made)
+
+
+def auto_voice(session: Session, engine_option: str | None = None) -> AutoVoice:
+    """What `engine: auto` picks on this machine; said once (with -v) when the session's
+    voice is auto."""
+    auto = AutoVoice(auto_candidates())
+    if (engine_option or session.voice.engine) == "auto":
+        engine, voice_id = auto.pick(session.language, session.voice.voice_id)
+        log.info("voice: engine auto picks %s%s for language '%s'", engine,
+                 f" ({voice_id})" if voice_id else "", session.language)
+    return auto
 
 
 def default_output(session: Session, fmt: str | None) -> Path:
@@ -344,15 +361,68 @@ class CatalogueEntry:
                 "description": self.description, "seconds": round(self.seconds, 3)}
 
 
+#: The built-in sessions' lengths in the default voice, kept beside them so that `list`
+#: need not make every line first (minutes with a neural voice and an empty cache).
+#: `scripts/update_lengths.py` writes it; the library tests check it against a compile.
+LENGTHS_FILE = "lengths.json"
+
+
 def builtin_catalogue(progress: Progress | None = None) -> list[CatalogueEntry]:
-    """Every built-in session with its length (compiled with the default voice)."""
+    """Every built-in session with its length in the default voice: as measured when the
+    library was made, where the session and the voice are those it was measured with,
+    otherwise compiled now."""
+    known = known_lengths()
+    voice = default_voice_name()
     entries = []
     for builtin in builtin_sessions():
-        with prepare(builtin.path, RenderOptions(), progress) as prepared:
-            session = prepared.session
-            entries.append(CatalogueEntry(builtin.name, session.title, session.kind,
-                                          session.description, prepared.timeline.seconds))
+        session = load_session(builtin.path)
+        stored = known.get(builtin.name, {})
+        if (stored.get("voice") == voice and stored.get("sha256") == _digest(builtin.path)
+                and session.voice.engine == "auto"):
+            seconds = float(str(stored["seconds"]))
+        else:
+            with prepare(session, RenderOptions(), progress) as prepared:
+                seconds = prepared.timeline.seconds
+        entries.append(CatalogueEntry(builtin.name, session.title, session.kind,
+                                      session.description, seconds))
     return entries
+
+
+def default_voice_name() -> str:
+    """The voice `engine: auto` picks for English here, as `engine:voice`."""
+    engine, voice_id = AutoVoice(auto_candidates()).pick("en", None)
+    return f"{engine}:{voice_id or 'default'}"
+
+
+def known_lengths() -> dict[str, dict[str, object]]:
+    """The stored lengths of the built-in sessions (empty if the file is missing or damaged)."""
+    import importlib.resources
+    import json
+
+    try:
+        text = importlib.resources.files("audioguide.content").joinpath(LENGTHS_FILE).read_text(
+            encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def measure_builtin_lengths(progress: Progress | None = None) -> dict[str, dict[str, object]]:
+    """Each built-in's length in the default voice, compiled now, with what it depends on."""
+    voice = default_voice_name()
+    found: dict[str, dict[str, object]] = {}
+    for builtin in builtin_sessions():
+        with prepare(builtin.path, RenderOptions(), progress) as prepared:
+            found[builtin.name] = {"seconds": round(prepared.timeline.seconds, 3),
+                                   "voice": voice, "sha256": _digest(builtin.path)}
+    return found
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ own definition), which keeps this module free of audio work.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterator
+import re
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -205,12 +206,50 @@ def describe_source(source: Hashable) -> str:
 
 
 @dataclass(frozen=True)
+class AutoVoice:
+    """What `engine: auto` means on this machine: the Piper voices installed, as
+    (name, short name, language like `en_US`), best first. The jobs layer looks them up;
+    the compiler only reads this list, so compiling stays free of the file system."""
+
+    piper_voices: tuple[tuple[str, str, str], ...] = ()
+
+    def pick(self, language: str, voice_id: str | None) -> tuple[str, str | None]:
+        """(engine, voice id) for a line: an installed Piper voice for the script's language
+        (or for the voice id, when it names one or a language one speaks), else pyttsx3."""
+        if voice_id is not None:
+            wanted = voice_id.casefold().replace("_", "-")
+            for name, short, _ in self.piper_voices:
+                if wanted in (name.casefold().replace("_", "-"), short.casefold()):
+                    return "piper", voice_id
+            if not _is_language(wanted):
+                return "pyttsx3", voice_id   # a system voice's name
+            language = wanted
+        family = language.casefold().replace("_", "-")
+        for name, _, code in self.piper_voices:
+            code = code.casefold().replace("_", "-")
+            if code == family or code.split("-")[0] == family:
+                return "piper", name
+        for name, _, code in self.piper_voices:
+            if code.casefold().split("_")[0] == family.split("-")[0]:
+                return "piper", name
+        return "pyttsx3", voice_id
+
+
+def _is_language(tag: str) -> bool:
+    """`en`, `en-us`, `pt-br`: a language tag rather than a voice's name."""
+    parts = tag.split("-")
+    return 2 <= len(parts[0]) <= 3 and parts[0].isalpha() and len(parts) <= 2 and all(
+        2 <= len(part) <= 4 and part.isalnum() for part in parts[1:])
+
+
+@dataclass(frozen=True)
 class CompileOptions:
     """Choices that come from the command line rather than the script."""
 
     sample_rate: int | None = None
     channels: int | None = None
     voice: VoiceSpec = field(default_factory=VoiceSpec)
+    auto: AutoVoice = field(default_factory=AutoVoice)
 
 
 #: The calm style speaks this much slower than the script's rate...
@@ -220,9 +259,27 @@ CALM_RATE = 0.9
 CALM_PITCH = 40.0
 
 
-def voice_settings(spec: VoiceSpec) -> VoiceSettings:
+def voice_settings(spec: VoiceSpec, language: str = "en",
+                   auto: AutoVoice | None = None) -> VoiceSettings:
     """Fully resolved settings for the speech engine (no recordings looked up)."""
-    return Narrator.resolve(spec, None)
+    return Narrator.resolve(spec, None, language, auto or AutoVoice())
+
+
+class Respeller:
+    """A script's `pronounce:` map applied to a line: each listed word (whole words, any
+    case) is replaced by how to say it, a respelling or `[[phonemes]]` for Piper/eSpeak."""
+
+    def __init__(self, words: Mapping[str, str]) -> None:
+        self.words = {key.casefold(): value for key, value in words.items()}
+        keys = sorted(words, key=len, reverse=True)   # longest first: "New York" before "New"
+        self.pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in keys) + r")(?!\w)",
+                                  re.IGNORECASE) if keys else None
+
+    def __call__(self, text: str) -> str:
+        """The text as the engine should get it."""
+        if self.pattern is None:
+            return text
+        return self.pattern.sub(lambda match: self.words[match.group(1).casefold()], text)
 
 
 class Narrator:
@@ -232,6 +289,9 @@ class Narrator:
         self.lines: dict[str, Line] = {line.text: line
                                        for line in number_lines(narration_texts(session))}
         self._folders: dict[Path, RecordingFolder] = {}
+        self.language = session.language
+        self.auto = (options or CompileOptions()).auto
+        self.say_as = Respeller(getattr(session, "pronounce", None) or {})
 
     def folder(self, path: Path) -> RecordingFolder:
         """The recordings in a folder (listed once)."""
@@ -249,18 +309,24 @@ class Narrator:
                 audio: Path | None = None) -> SpeechRequest:
         """The request for one line."""
         audio = audio or self.recording(spec, text)
-        return SpeechRequest(text, self.resolve(spec, audio), where=str(where))
+        settings = self.resolve(spec, audio, self.language, self.auto)
+        spoken = text if settings.engine == "recorded" else self.say_as(text)
+        return SpeechRequest(spoken, settings, where=str(where))
 
     @staticmethod
-    def resolve(spec: VoiceSpec, audio: Path | None) -> VoiceSettings:
+    def resolve(spec: VoiceSpec, audio: Path | None, language: str = "en",
+                auto: AutoVoice | None = None) -> VoiceSettings:
         """Settings for the engine: a recording if there is one, else the (fallback) engine."""
         rate = float(spec.rate_wpm or 130.0)
         if audio is not None:
             return VoiceSettings("recorded", str(audio.resolve()), rate, None, "plain")
-        engine = spec.engine or "pyttsx3"
+        engine = spec.engine or "auto"
         if engine == "recorded":
-            engine = spec.fallback or "pyttsx3"
+            engine = spec.fallback or "auto"
         voice_id = spec.voice_id
+        if engine == "auto":
+            engine, voice_id = ("piper", voice_id) if spec.model is not None else (
+                (auto or AutoVoice()).pick(language, voice_id))
         if engine == "piper" and spec.model is not None:
             voice_id = str(spec.model.resolve())
         style = spec.style or "plain"

@@ -95,7 +95,8 @@ def _matches_language(voice: VoiceInfo, language: str) -> bool:
 def voice_catalogue(engine: str | None = None, language: str | None = None
                     ) -> list[EngineVoices]:
     """The voices every engine (or one) offers, optionally only for a language."""
-    names = [engine] if engine else [name for name in ENGINES if name != "recorded"]
+    names = ([engine] if engine and engine != "auto"
+             else [name for name in ENGINES if name not in ("recorded", "auto")])
     result = []
     for name in names:
         try:

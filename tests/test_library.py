@@ -1,5 +1,6 @@
 """Every built-in session: valid, complete, of its stated length, rendered with the real voice."""
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import cli
-from audioguide.pipeline import RenderOptions, prepare
+from audioguide.pipeline import RenderOptions, default_voice_name, known_lengths, prepare
 from audioguide.script import (
     Bell,
     Breathe,
@@ -18,6 +19,7 @@ from audioguide.script import (
     Section,
     Step,
     builtin_sessions,
+    find_script,
     load_session,
 )
 from audioguide.script.schema import KINDS
@@ -88,6 +90,13 @@ def test_each_session_is_complete_and_renders(name: str) -> None:
         assert 3 <= minutes <= 20
         assert abs(minutes - stated_minutes(session.description)) <= 1.5, minutes
         assert not timeline.warnings, [str(w) for w in timeline.warnings]
+        # `audioguide list` shows the stored length: it must be this session's, in this voice.
+        stored = known_lengths()[name]
+        assert stored["voice"] == default_voice_name() == "piper:en_US-joe-medium"
+        assert stored["sha256"] == hashlib.sha256(find_script(name).read_bytes()).hexdigest(), (
+            "content/lengths.json is out of date: run scripts/update_lengths.py")
+        assert abs(float(str(stored["seconds"])) - timeline.seconds) < 0.05, (
+            "content/lengths.json is out of date: run scripts/update_lengths.py")
         peak, energy = 0.0, 0.0
         for block in prepared.blocks():
             peak = max(peak, float(np.max(np.abs(block))))

@@ -41,9 +41,9 @@ from .kinds import (
 )
 
 FORMAT_VERSION = 1
-ENGINES = ("pyttsx3", "piper", "recorded", "draft")
+ENGINES = ("auto", "pyttsx3", "piper", "recorded", "draft")
 #: Engines that can speak a line no recording covers.
-SPEAKING_ENGINES = ("pyttsx3", "piper", "draft")
+SPEAKING_ENGINES = ("auto", "pyttsx3", "piper", "draft")
 STYLES = ("calm", "plain")
 NOISES = ("white", "pink", "brown", "ocean", "rain")
 BELLS = ("bowl", "chime", "soft")
@@ -399,7 +399,9 @@ STEP_KINDS: dict[str, Kind] = {
 # --- the session ---------------------------------------------------------------------
 
 VOICE = Obj({
-    "engine": Field(Choice(ENGINES, "text-to-speech engine"), default="pyttsx3"),
+    "engine": Field(Choice(ENGINES, "text-to-speech engine; auto: the best installed voice "
+                                    "for the script's language (a Piper voice, else the "
+                                    "system voice)"), default="auto"),
     "id": Field(Text("the engine's voice id (see `audioguide voices`)")),
     "model": Field(FilePath("a Piper voice file (.onnx, with its .onnx.json beside it) for "
                             "engine: piper")),
@@ -408,7 +410,7 @@ VOICE = Obj({
     "folder": Field(FolderPath("recordings of the lines for engine: recorded (see "
                                "`audioguide record-list`)")),
     "fallback": Field(Choice(SPEAKING_ENGINES, "engine for lines that have no recording"),
-                      default="pyttsx3"),
+                      default="auto"),
     "style": Field(Choice(STYLES, "calm: a little slower and lower, with warmth and a soft "
                                   "room; plain: the engine as it is"), default="plain"),
     "rate": Field(Number("words per minute", minimum=40, maximum=500), default=130.0),

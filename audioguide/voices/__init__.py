@@ -4,7 +4,9 @@ from .bank import SpeechBank, create_engine, process_speech
 from .base import Engine, Speech, SpeechRequest, VoiceInfo, VoiceSettings
 from .cache import SpeechCache, default_cache_dir
 
-ENGINES = ("pyttsx3", "piper", "recorded", "draft")
+#: What --engine and voice.engine accept; `auto` is resolved to one of the others before
+#: any line is spoken (timeline.AutoVoice).
+ENGINES = ("auto", "pyttsx3", "piper", "recorded", "draft")
 
 __all__ = [
     "ENGINES", "Engine", "Speech", "SpeechBank", "SpeechCache", "SpeechRequest", "VoiceInfo",

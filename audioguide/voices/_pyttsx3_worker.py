@@ -146,12 +146,23 @@ def _speak_espeak(text: str, path: str, voice_id: str | None,
 
     engine = pyttsx3.init()
     _apply_espeak(voice_id, request)
+    if "[[" in text:
+        # pyttsx3 does not let eSpeak read [[phonemes]] (a `pronounce:` entry); this
+        # child says only this line, so passing eSpeak's flag for it here touches no other.
+        synth = _espeak.Synth
+        _espeak.Synth = functools.partial(_with_phonemes, synth)
     engine.save_to_file(text, path)
     engine.runAndWait()
     # runAndWait can return while eSpeak's own thread is still speaking (pyttsx3 ends
     # its loop as soon as the queue is empty); the file is written when eSpeak says
     # the message is done, so wait for that before this process ends.
     _espeak.Synchronize()
+
+
+def _with_phonemes(synth: Any, text: bytes, *args: Any, flags: int = 0, **kwargs: Any) -> Any:
+    from pyttsx3.drivers import _espeak
+
+    return synth(text, *args, flags=flags | _espeak.PHONEMES, **kwargs)
 
 
 def _speak_other(engine: Any, driver: str, text: str, path: str, voice_id: str | None,

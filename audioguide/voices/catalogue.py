@@ -40,6 +40,7 @@ from .piper_engine import (
     bundled_model,
     folder_models,
     installed_voices,
+    piper_available,
     voices_folder,
 )
 
@@ -154,6 +155,14 @@ def installed_piper_voices(language: str | None = None) -> list[PiperVoiceFile]:
     those for a language; each has `.name`, `.short`, `.language` (`en_US`) and speakers."""
     return [voice for voice in installed_voices()
             if language is None or language_matches(voice.language, language)]
+
+
+def auto_candidates() -> tuple[tuple[str, str, str], ...]:
+    """The Piper voices `engine: auto` may choose, as (name, short name, language), the
+    bundled one first; none when piper-tts itself is not installed."""
+    if not piper_available():
+        return ()
+    return tuple((voice.name, voice.short, voice.language) for voice in installed_voices())
 
 
 def catalogue_url() -> str:
