@@ -179,7 +179,6 @@ def test_validate_reports_each_script(runner: CliRunner, write_script: WriteScri
                              "length of 0 or more\n")
 
 
-@pytest.mark.slow
 def test_list_show_new_and_where(runner: CliRunner, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(cli, ["list", "--json"])
