@@ -8,7 +8,7 @@ flight, never on the session's length, and nothing ever clips.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,8 +163,12 @@ class _BedPlayer:
     """
 
     def __init__(self, bed: BedTrack, reader: Reader) -> None:
-        self.bed = bed
         self.reader = reader
+        self.update(bed)
+
+    def update(self, bed: BedTrack) -> None:
+        """Take the bed's (newer) description; the reader plays on where it was."""
+        self.bed = bed
         self.level = db_to_gain(bed.level_db)
         points: list[float] = []
         depths: list[float] = []
@@ -214,25 +218,58 @@ class _BedPlayer:
             target += noise * gain.astype(np.float32)[:, None]
 
 
-def mix_blocks(timeline: Timeline, library: ClipLibrary,
-               block_frames: int = BLOCK_FRAMES) -> Iterator[Audio]:
-    """The raw mix (before the limiter), block by block."""
-    clips = timeline.clips
-    channels = timeline.channels
-    beds = [_BedPlayer(bed, library.open_bed(bed.source)) for bed in timeline.beds]
-    upcoming = 0
-    playing: list[_Playing] = []
-    for start in range(0, timeline.length, block_frames):
-        frames = min(block_frames, timeline.length - start)
+class Mixer:
+    """Sums the clips and beds of a session into blocks, one block after the other.
+
+    Clips come in timeline order (`add` more before mixing the blocks they reach); beds
+    may be replaced by what more is known of them (`set_beds`), as long as nothing already
+    mixed would change. So a session still being compiled mixes to the same samples as
+    the whole timeline, block for block.
+    """
+
+    def __init__(self, library: ClipLibrary, channels: int, clips: Sequence[Clip] = (),
+                 beds: Sequence[BedTrack] = ()) -> None:
+        self.library = library
+        self.channels = channels
+        self._clips: list[Clip] = list(clips)
+        self._upcoming = 0
+        self._playing: list[_Playing] = []
+        self._beds: dict[tuple[int, Hashable], _BedPlayer] = {}
+        self.set_beds(beds)
+
+    def add(self, clips: Iterable[Clip]) -> None:
+        """More clips, in timeline order, none starting before the block to mix next."""
+        self._clips.extend(clips)
+
+    def set_beds(self, beds: Sequence[BedTrack]) -> None:
+        """The beds as now known (a bed keeps its place in its sound from one call to
+        the next)."""
+        players: dict[tuple[int, Hashable], _BedPlayer] = {}
+        for bed in beds:
+            key = (bed.start, bed.source)
+            player = self._beds.get(key)
+            if player is None:
+                player = _BedPlayer(bed, self.library.open_bed(bed.source))
+            elif player.bed != bed:
+                player.update(bed)
+            players[key] = player
+        self._beds = players
+
+    def mix(self, start: int, frames: int) -> Audio:
+        """The raw mix (before the limiter) of `frames` frames from `start`, which is
+        where the previous block ended."""
+        clips = self._clips
+        channels = self.channels
         end = start + frames
         block = np.zeros((frames, channels), dtype=np.float32)
-        while upcoming < len(clips) and clips[upcoming].start < end:
-            clip = clips[upcoming]
+        while self._upcoming < len(clips) and clips[self._upcoming].start < end:
+            clip = clips[self._upcoming]
             if clip.length > 0:
-                playing.append(_Playing(clip, library.open(clip.source), db_to_gain(clip.gain_db)))
-            upcoming += 1
+                self._playing.append(_Playing(clip, self.library.open(clip.source),
+                                              db_to_gain(clip.gain_db)))
+            self._upcoming += 1
         still: list[_Playing] = []
-        for item in playing:
+        for item in self._playing:
             clip = item.clip
             first, last = max(clip.start, start), min(clip.end, end)
             samples = item.reader.read(last - first)
@@ -253,10 +290,18 @@ def mix_blocks(timeline: Timeline, library: ClipLibrary,
                 target += samples * factor
             if clip.end > end:
                 still.append(item)
-        playing = still
-        for bed in beds:
+        self._playing = still
+        for bed in self._beds.values():
             bed.add_to(block, start)
-        yield block
+        return block
+
+
+def mix_blocks(timeline: Timeline, library: ClipLibrary,
+               block_frames: int = BLOCK_FRAMES) -> Iterator[Audio]:
+    """The raw mix (before the limiter), block by block."""
+    mixer = Mixer(library, timeline.channels, timeline.clips, timeline.beds)
+    for start in range(0, timeline.length, block_frames):
+        yield mixer.mix(start, min(block_frames, timeline.length - start))
 
 
 def render_blocks(timeline: Timeline, library: ClipLibrary, *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -252,6 +252,28 @@ class CompileOptions:
     auto: AutoVoice = field(default_factory=AutoVoice)
 
 
+@dataclass(frozen=True)
+class Placed:
+    """What the compiler has placed so far, as it is about to look up a clip's length.
+
+    Nothing placed from now on starts before `frontier` (the start of the step being
+    placed), so a clip, item, section or bed change that is here is final. The lists are
+    the compiler's own, only ever appended to: read them (or copy from them) inside the
+    callback.
+    """
+
+    frontier: int
+    clips: list[Clip]
+    items: list[Item]
+    sections: list[tuple[str, int]]
+    bed_changes: list[tuple[int, Bed | None]]
+    issues: list[Issue]
+
+
+#: on_length(placed, source): called before each clip length is looked up (see `Placed`).
+OnLength = Callable[[Placed, Hashable], None]
+
+
 #: The calm style speaks this much slower than the script's rate...
 CALM_RATE = 0.9
 #: ...and, where the engine has a pitch setting and the script sets none, at this pitch
@@ -451,6 +473,9 @@ class _Compiler:
         self.bed_changes: list[tuple[int, Bed | None]] = [(0, session.bed)]
         self.base_voice = _line_voice(session, VoiceSpec(), options)
         self.narrator = Narrator(session, options)
+        #: Where the step being placed begins (every clip it places starts there or later).
+        self.step_begin = Fraction(0)
+        self.on_length: OnLength | None = None
 
     # -- helpers ------------------------------------------------------------------------
     def sample(self, seconds: Fraction) -> int:
@@ -467,6 +492,9 @@ class _Compiler:
                                        f"warning: {where.path}: {message}"))
 
     def frames_of(self, source: Hashable, where: Location) -> int | None:
+        if self.on_length is not None:
+            self.on_length(Placed(self.sample(self.step_begin), self.clips, self.items,
+                                  self.sections, self.bed_changes, self.issues), source)
         try:
             return self.lengths.frames(source)
         except UnknownVoiceError as exc:
@@ -493,7 +521,7 @@ class _Compiler:
     # -- steps --------------------------------------------------------------------------
     def run(self, steps: tuple[Step, ...]) -> None:
         for step in steps:
-            begin = self.now
+            begin = self.step_begin = self.now
             handler: Callable[[Any], str] = getattr(self, f"step_{type(step).__name__.lower()}")
             detail = handler(step)
             if not isinstance(step, (Repeat, At, Choose)):
@@ -692,28 +720,42 @@ class _Compiler:
 
     def _beds(self, length: int, clips: tuple[Clip, ...]) -> tuple[BedTrack, ...]:
         """One bed track per stretch between bed changes, each fading out into the next."""
-        duck = _merge_spans([(c.start, c.end) for c in clips if c.kind in ("say", "cue")
-                             and c.text is not None],
-                            self.sample(DUCK_ATTACK_S + DUCK_RELEASE_S))
-        tracks = []
-        changes = self.bed_changes + [(length, None)]
-        pairs = zip(changes[:-1], changes[1:], strict=True)
-        for index, ((start, bed), (next_start, _)) in enumerate(pairs):
-            if bed is None or next_start <= start:
-                continue
-            fade_out = self.sample(bed.fade_out_s)
-            # The bed carries on under the next section while it fades out.
-            end = min(length, next_start + fade_out) if next_start < length else length
-            span = end - start
-            source: Hashable = (FileLoop(bed.file) if bed.file
-                                else NoiseSource(bed.sound, seed=index + 1))
-            tracks.append(BedTrack(
-                source=source, start=start, end=end, level_db=bed.level_db,
-                duck_db=bed.duck_db, fade_in=min(self.sample(bed.fade_in_s), span),
-                fade_out=min(fade_out, span),
-                duck=tuple((a, b) for a, b in duck if b > start and a < end),
-                attack=self.sample(DUCK_ATTACK_S), release=self.sample(DUCK_RELEASE_S)))
-        return tuple(tracks)
+        return bed_tracks(self.bed_changes, length, duck_spans(clips, self.rate), self.rate)
+
+
+def duck_spans(clips: Iterable[Clip], rate: int) -> tuple[tuple[int, int], ...]:
+    """Where the voice speaks (lines and spoken cues), merged where the bed would only bob
+    up between them; the beds duck under these."""
+    return _merge_spans([(c.start, c.end) for c in clips if c.kind in ("say", "cue")
+                         and c.text is not None],
+                        seconds_to_samples(DUCK_ATTACK_S + DUCK_RELEASE_S, rate))
+
+
+def bed_tracks(bed_changes: Sequence[tuple[int, Bed | None]], length: int,
+               duck: tuple[tuple[int, int], ...], rate: int) -> tuple[BedTrack, ...]:
+    """One bed track per stretch between bed changes, each fading out into the next."""
+    def sample(seconds: Fraction) -> int:
+        return seconds_to_samples(seconds, rate)
+
+    tracks = []
+    changes = list(bed_changes) + [(length, None)]
+    pairs = zip(changes[:-1], changes[1:], strict=True)
+    for index, ((start, bed), (next_start, _)) in enumerate(pairs):
+        if bed is None or next_start <= start:
+            continue
+        fade_out = sample(bed.fade_out_s)
+        # The bed carries on under the next section while it fades out.
+        end = min(length, next_start + fade_out) if next_start < length else length
+        span = end - start
+        source: Hashable = (FileLoop(bed.file) if bed.file
+                            else NoiseSource(bed.sound, seed=index + 1))
+        tracks.append(BedTrack(
+            source=source, start=start, end=end, level_db=bed.level_db,
+            duck_db=bed.duck_db, fade_in=min(sample(bed.fade_in_s), span),
+            fade_out=min(fade_out, span),
+            duck=tuple((a, b) for a, b in duck if b > start and a < end),
+            attack=sample(DUCK_ATTACK_S), release=sample(DUCK_RELEASE_S)))
+    return tuple(tracks)
 
 
 def _under(under: bool, seconds: Fraction) -> str:
@@ -732,9 +774,15 @@ def _merge_spans(spans: list[tuple[int, int]], join_gap: int) -> tuple[tuple[int
 
 
 def compile_timeline(session: Session, lengths: ClipLengths,
-                     options: CompileOptions | None = None) -> Timeline:
-    """Place every step of `session`; raise ScriptError listing every timing problem."""
+                     options: CompileOptions | None = None, *,
+                     on_length: OnLength | None = None) -> Timeline:
+    """Place every step of `session`; raise ScriptError listing every timing problem.
+
+    `on_length` sees what is placed so far before each length is looked up (the live
+    player renders up to there while the length is still being made).
+    """
     compiler = _Compiler(session, lengths, options or CompileOptions())
+    compiler.on_length = on_length
     compiler.run(session.steps)
     return compiler.finish()
 
