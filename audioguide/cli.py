@@ -738,8 +738,9 @@ def _playback_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _play(script: str | Session, options: RenderOptions, backend: str, device: str | None,
           speed: int) -> None:
-    """Compile (with a progress bar for new speech) and play live; exit 130 after Ctrl-C."""
-    from .pipeline import live_player
+    """Play live, starting at once (lines not yet cached are made as it plays, or first,
+    with a progress bar, where it cannot start so); exit 130 after Ctrl-C."""
+    from .pipeline import live_player, starts_at_once
     from .playlist import is_playlist
     from .tui import run_live
 
@@ -748,7 +749,8 @@ def _play(script: str | Session, options: RenderOptions, backend: str, device: s
         return
     reporter = _Reporter(sys.stderr.isatty())
     try:
-        prepared = prepare(script, options, reporter)
+        # Lines not made yet are made while the session plays, first needed first.
+        prepared = prepare(script, options, reporter, live=starts_at_once(backend, speed))
     finally:
         reporter.close()
     with prepared:

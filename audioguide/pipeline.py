@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date as date_type
@@ -26,6 +27,8 @@ from .export import (
     write_text,
 )
 from .limits import Limits, check_files, check_speech
+from .livecompile import UNKNOWN_END, LiveTimeline, start_live
+from .liverender import live_blocks
 from .loudness import Loudness, measure_file_loudness, measure_loudness
 from .memo import LoudnessMemo, fingerprint
 from .play import Player, open_backend
@@ -68,6 +71,8 @@ LIMITER_CEILING_DBTP = -1.5
 NORMALISE_PASSES = 2
 
 log = logging.getLogger(__name__)
+#: How long closing a live session waits for its speech engines to stop.
+CLOSE_WAIT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,27 @@ class Prepared:
     timeline: Timeline
     library: ClipLibrary
     lines_made: int
+    #: Prepared to play at once (`prepare(live=True)`): compiled as its lines are made;
+    #: `timeline` is then only the start of it (see LiveTimeline.view).
+    live: LiveTimeline | None = None
 
     def blocks(self, progress: Progress | None = None) -> Iterator[Audio]:
-        """The rendered audio, block by block."""
+        """The rendered audio, block by block (as it is compiled, if live)."""
+        if self.live is not None:
+            return live_blocks(self.live, self.library)
         report = (lambda done, total: progress("render", done, total)) if progress else None
         return render_blocks(self.timeline, self.library, progress=report)
 
     def close(self) -> None:
-        """Stop the speech engines."""
-        self.library.speech.close()
+        """Stop the speech engines (and the making of lines ahead)."""
+        if self.live is None:
+            self.library.speech.close()
+            return
+        self.live.close()
+        # A line being made ends on its own; nobody has to wait for it.
+        closing = threading.Thread(target=self.library.speech.close, daemon=True)
+        closing.start()
+        closing.join(timeout=CLOSE_WAIT_S)
 
     def __enter__(self) -> Prepared:
         return self
@@ -112,8 +129,12 @@ class Prepared:
 
 
 def prepare(script: str | Path | Session, options: RenderOptions | None = None,
-            progress: Progress | None = None) -> Prepared:
-    """Load and validate the script (or take a Session), make its speech, compile it."""
+            progress: Progress | None = None, *, live: bool = False) -> Prepared:
+    """Load and validate the script (or take a Session), make its speech, compile it.
+
+    With `live` (to play at once), lines not in the cache are not made first: the result's
+    `live` compiles the session as they are made, first needed first (see `live_player`).
+    """
     options = options or RenderOptions()
     session = script if isinstance(script, Session) else load_session(script, options.variables)
     compile_options = CompileOptions(
@@ -132,6 +153,9 @@ def prepare(script: str | Path | Session, options: RenderOptions | None = None,
         limits = options.limits or Limits.from_environment()
         check_speech(plan, limits, str(session.source or session.name))
         check_files(session, requests, limits)
+        growing = start_live(session, library, compile_options, requests) if live else None
+        if growing is not None:
+            return Prepared(session, growing.view(), library, growing.ahead.total, growing)
         try:
             made = library.prepare_speech(requests, report)
         except UnknownVoiceError:
@@ -338,11 +362,37 @@ def live_player(prepared: Prepared, backend: str = "miniaudio", device: str | No
     """A player for a compiled session: rendered just ahead of the sound card.
 
     Live sessions are not loudness-normalised (that needs a full pass before the first
-    sound); levels are as the script sets them, with the -1 dBFS limiter.
+    sound); levels are as the script sets them, with the -1 dBFS limiter. A session
+    prepared live starts at once and is rendered only as far as its lines are made
+    (holding at a pause if they fall behind); on a backend that cannot start that way
+    (see `starts_at_once`) its lines are all made first.
     """
-    timeline = prepared.timeline
+    live = prepared.live
+    if live is not None and starts_at_once(backend, speed):
+        output = open_backend(backend, live.sample_rate, live.channels, device)
+        player: Player | None = None
+
+        def show(view: Timeline) -> None:
+            if player is not None:
+                player.timeline = view
+
+        blocks = live_blocks(live, prepared.library,
+                             underruns=lambda: player.underruns if player else 0,
+                             stopped=lambda: player is not None and player.stopping,
+                             show=show)
+        player = Player(live.view(), blocks, output, speed)
+        return player
+    timeline = live.advance(UNKNOWN_END).timeline if live is not None else None
+    timeline = timeline or prepared.timeline
     output = open_backend(backend, timeline.sample_rate, timeline.channels, device)
     return Player(timeline, render_blocks(timeline, prepared.library), output, speed)
+
+
+def starts_at_once(backend: str, speed: int = 1) -> bool:
+    """Whether a live session can start before its lines are made: with a backend that
+    pulls audio as it plays (miniaudio; simpleaudio's stretches are cut from a timeline
+    known a minute ahead), at normal speed."""
+    return backend == "miniaudio" and speed == 1
 
 
 @dataclass(frozen=True)

@@ -667,6 +667,11 @@ class Player:
         """Whether playback is paused."""
         return self._paused
 
+    @property
+    def stopping(self) -> bool:
+        """True once stop() or close() was called (a renderer waiting for speech gives up)."""
+        return self._stopping
+
     def toggle_pause(self) -> bool:
         """Pause or resume (with a short fade); returns the new paused state."""
         self._paused = not self._paused
