@@ -30,10 +30,10 @@ from .pipeline import (
 from .script import (
     Session,
     find_script,
-    json_schema,
     load_variables,
     new_session,
 )
+from .script.editor import install_schema, schema_text
 from .script.schema import CUES, KINDS, STYLES
 from .subtitles import check_subtitles, lines_json, subtitles_path, write_subtitles
 from .timeline import Timeline
@@ -415,14 +415,23 @@ def _print_warnings(timeline: Timeline) -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of the script format (for editor autocompletion).
+@click.option("--install", "scripts", multiple=True, metavar="SCRIPT",
+              type=click.Path(path_type=Path),
+              help="Write the schema beside SCRIPT and point SCRIPT's first line at it "
+                   "(for editors using yaml-language-server, such as VS Code's YAML). "
+                   "Repeatable.")
+def schema(scripts: tuple[Path, ...]) -> None:
+    """Print the JSON Schema of the script format (for editor help and autocompletion).
 
     \b
-    Example:
+    Examples:
       audioguide schema > audioguide.schema.json
+      audioguide schema --install my-session.yaml
     """
-    click.echo(json.dumps(json_schema(), indent=2))
+    if not scripts:
+        click.echo(schema_text(), nl=False)
+    for script in scripts:
+        click.echo(f"{script}: uses {install_schema(script)}")
 
 
 @cli.command(name="list")

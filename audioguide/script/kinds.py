@@ -22,15 +22,25 @@ from typing import Any
 import yaml
 
 from ..errors import Issue
-from ..units import MAX_SESSION_SECONDS, parse_duration, parse_level, parse_note
+from ..units import (
+    _UNIT_SECONDS,
+    MAX_EXPONENT,
+    MAX_SESSION_SECONDS,
+    parse_duration,
+    parse_level,
+    parse_note,
+)
+from . import ecma
 
 #: YAML plain scalars that mean "no value".
 NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
-_TRUE = frozenset({"true", "yes", "on"})
-_FALSE = frozenset({"false", "no", "off"})
+TRUE_WORDS = ("true", "yes", "on")
+FALSE_WORDS = ("false", "no", "off")
 #: The most text filling placeholders may make of one value.
 MAX_FILLED_CHARS = 100_000
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = re.compile(ecma.NAME)
+#: The longest variable name.
+MAX_NAME = 60
 
 #: The most nodes one document may expand to (aliases included), so that an
 #: "alias bomb" is refused instead of eating memory.
@@ -62,9 +72,15 @@ def suggest(word: str, options: Iterable[str]) -> str:
     return f" (did you mean '{matches[0]}'?)" if matches else ""
 
 
+def is_plain(node: yaml.ScalarNode) -> bool:
+    """True for a scalar written without quotes or a block indicator."""
+    # PyYAML's own parser marks plain scalars with None, libyaml's (CSafeLoader) with "".
+    return node.style in (None, "")
+
+
 def is_null(node: yaml.Node) -> bool:
     """True for a plain scalar that YAML reads as null (`~`, `null`, or nothing)."""
-    return isinstance(node, yaml.ScalarNode) and node.style is None and node.value in NULL_WORDS
+    return isinstance(node, yaml.ScalarNode) and is_plain(node) and node.value in NULL_WORDS
 
 
 @dataclass
@@ -151,14 +167,20 @@ class Kind:
         """The JSON Schema fragment that describes this kind."""
         raise NotImplementedError
 
+    def examples(self) -> list[Any]:
+        """Values of this kind the loader accepts, for the editor to show."""
+        return _examples_in(self.json_schema())
+
 
 class ScalarKind(Kind):
     """A kind written as one scalar; subclasses convert its (filled) text."""
 
     expected = "a value"
-    schema: dict[str, Any] = {}
     #: Longer values are refused before conversion: no number, level or word is this long.
     max_chars: int | None = 100
+    #: Whether a string with a {name} placeholder is accepted as it is (filled, it may be
+    #: anything); Text's own pattern covers placeholders already.
+    takes_placeholders = True
 
     def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         """Check the node is a scalar, fill placeholders, convert."""
@@ -180,20 +202,50 @@ class ScalarKind(Kind):
         """Convert filled text to the value; raise ValueError with a user message."""
         raise NotImplementedError
 
+    def forms(self) -> list[dict[str, Any]]:
+        """The JSON Schemas of the ways this value may be written (a placeholder aside)."""
+        raise NotImplementedError
+
     def json_schema(self) -> dict[str, Any]:
-        """The scalar's schema with its description."""
-        schema = dict(self.schema)
+        """Any of the forms, or a string with a placeholder; with the description."""
+        forms = [dict(form) for form in self.forms()]
+        for form in forms:
+            if form.get("type") == "string" and self.max_chars is not None:
+                form["maxLength"] = self.max_chars
+        if self.takes_placeholders:
+            forms.append({"type": "string", "pattern": ecma.with_placeholder()})
+        schema: dict[str, Any] = {"anyOf": forms} if len(forms) > 1 else forms[0]
         if self.description:
-            schema["description"] = self.description
+            schema = {"description": self.description, **schema}
         return schema
 
 
-_WITH_PLACEHOLDER = r".*\{[A-Za-z_][A-Za-z0-9_]*\}.*"
+def text_pattern() -> str:
+    """Text with something other than whitespace, whose braces are placeholders or doubled."""
+    return f"^(?=[\\s\\S]*{ecma.not_ws()})" + ecma.template() + "$"
 
 
-def _or_placeholder(schema: dict[str, Any]) -> dict[str, Any]:
-    """A schema that also accepts a string with a {name} placeholder in it."""
-    return {"anyOf": [schema, {"type": "string", "pattern": "^" + _WITH_PLACEHOLDER + "$"}]}
+def _examples_in(schema: Mapping[str, Any]) -> list[Any]:
+    """Examples a schema gives, or the first of its enums, looked for depth first."""
+    if schema.get("examples"):
+        return list(schema["examples"])
+    if schema.get("enum"):
+        return list(schema["enum"][:3])
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(key, ()):
+            found = _examples_in(branch)
+            if found:
+                return found
+    return []
+
+
+def json_value(value: Any) -> Any:
+    """A default as JSON shows it (exact fractions as numbers); None when it has no form."""
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    return None
 
 
 class Text(ScalarKind):
@@ -207,11 +259,24 @@ class Text(ScalarKind):
         self.description = description
         self.allow_empty = allow_empty
         self.max_length = max_length
-        self.schema = {"type": ["string", "number"]}
+
+    takes_placeholders = False
+
+    def forms(self) -> list[dict[str, Any]]:
+        """Numbers and yes/no words are read as their text; strings need some text."""
+        string = ({"type": "string", "pattern": "^" + ecma.template() + "$"}
+                  if self.allow_empty else {"type": "string", "pattern": text_pattern()})
+        return [string, {"type": ["number", "boolean"]}]
+
+    def examples(self) -> list[Any]:
+        """A line of a session."""
+        return ["Let your shoulders drop."]
 
     def convert(self, text: str, node: yaml.ScalarNode) -> str:
         """Strip and check the text."""
-        value = " ".join(text.split()) if node.style in (None, ">") else text.strip()
+        if is_null(node):   # `~` or `null` is nothing to say, not the word
+            text = ""
+        value = " ".join(text.split()) if is_plain(node) or node.style == ">" else text.strip()
         if not value and not self.allow_empty:
             raise ValueError("is empty; write some text")
         if len(value) > self.max_length:
@@ -230,10 +295,21 @@ class Duration(ScalarKind):
         self.description = description or "seconds, or a string like 4s, 500ms, 2m, 1m30s, 1:30"
         self.minimum = minimum
         self.positive = positive
-        self.schema = {"anyOf": [
-            {"type": "number", "minimum": 0},
-            {"type": "string", "pattern": r"^\s*(\d|\.\d|" + _WITH_PLACEHOLDER + ")"},
-        ]}
+
+    def forms(self) -> list[dict[str, Any]]:
+        """Seconds as a number, or a string in one of the duration forms (over 0 if positive)."""
+        number: dict[str, Any] = {"type": "number", "minimum": float(self.minimum),
+                                  "maximum": MAX_SESSION_SECONDS}
+        string: dict[str, Any] = {"type": "string", "pattern": ecma.whole(ecma.duration(
+            _UNIT_SECONDS, MAX_SESSION_SECONDS, MAX_EXPONENT))}
+        if self.positive:
+            number["exclusiveMinimum"] = 0
+            string["not"] = {"pattern": ecma.ZERO_DURATION}
+        return [number, string]
+
+    def examples(self) -> list[Any]:
+        """A few of the forms."""
+        return ["4s", "1m30s", 90, "500ms"]
 
     def convert(self, text: str, node: yaml.ScalarNode) -> Fraction:
         """Parse and bound the duration."""
@@ -257,9 +333,19 @@ class Level(ScalarKind):
         self.description = description or "dB, like -18dB or -18"
         self.minimum = minimum
         self.maximum = maximum
-        self.schema = {"anyOf": [{"type": "number", "minimum": minimum, "maximum": maximum},
-                                 {"type": "string", "pattern": r"(?i)^\s*[+-]?[\d.]+\s*(dB)?\s*$|"
-                                  + _WITH_PLACEHOLDER}]}
+
+    def forms(self) -> list[dict[str, Any]]:
+        """A number of dB within the bounds, or the same with `dB` after it."""
+        number = ecma.one_of([ecma.decimal(self.minimum, self.maximum, ecma.ANY_POINT),
+                              "[+-]?" + ecma.exponent_number()])
+        return [{"type": "number", "minimum": self.minimum, "maximum": self.maximum},
+                {"type": "string", "pattern": ecma.whole(
+                    f"{number}{ecma.ws()}(?:{ecma.folded('db')})?")}]
+
+    def examples(self) -> list[Any]:
+        """Levels within the bounds, as strings and as a number."""
+        inside = [v for v in (-18, -6, 0, 6, 20) if self.minimum <= v <= self.maximum]
+        return [f"{inside[0]}dB", inside[-1]] if inside else [self.minimum]
 
     def convert(self, text: str, node: yaml.ScalarNode) -> float:
         """Parse and bound the level."""
@@ -279,8 +365,21 @@ class Number(ScalarKind):
         self.maximum = maximum
         self.integer = integer
         self.expected = "a whole number" if integer else "a number"
-        self.schema = _or_placeholder({"type": "integer" if integer else "number",
-                                       "minimum": minimum, "maximum": maximum})
+
+    def forms(self) -> list[dict[str, Any]]:
+        """The number, or a string of it (as `int()` or `float()` reads it)."""
+        form = ecma.NO_POINT if self.integer else ecma.ANY_POINT
+        spelling = ecma.int_spelling() if self.integer else ecma.float_spelling()
+        return [{"type": "integer" if self.integer else "number", "minimum": self.minimum,
+                 "maximum": self.maximum},
+                {"type": "string", "pattern": ecma.whole(ecma.one_of(
+                    [ecma.decimal(self.minimum, self.maximum, form), spelling]))}]
+
+    def examples(self) -> list[Any]:
+        """The bounds."""
+        low, high = (int(self.minimum), int(self.maximum)) if self.integer else (
+            self.minimum, self.maximum)
+        return [low, high] if low != high else [low]
 
     def convert(self, text: str, node: yaml.ScalarNode) -> float | int:
         """Parse and bound the number."""
@@ -303,7 +402,15 @@ class Choice(ScalarKind):
         self.options = tuple(options)
         self.description = description
         self.expected = "one of " + ", ".join(self.options)
-        self.schema = {"enum": list(self.options)}
+
+    def forms(self) -> list[dict[str, Any]]:
+        """One of the words (spaces around it are stripped)."""
+        return [{"enum": list(self.options)},
+                {"type": "string", "pattern": ecma.whole(ecma.words(self.options))}]
+
+    def examples(self) -> list[Any]:
+        """The first few words."""
+        return list(self.options[:3])
 
     def convert(self, text: str, node: yaml.ScalarNode) -> str:
         """Check the word is one of the options."""
@@ -318,17 +425,25 @@ class Flag(ScalarKind):
     """A yes/no switch."""
 
     expected = "true or false"
-    schema = {"type": "boolean"}
 
     def __init__(self, description: str = "") -> None:
         self.description = description
 
+    def forms(self) -> list[dict[str, Any]]:
+        """true or false, or one of the words for them in any case."""
+        return [{"type": "boolean"}, {"type": "string", "pattern": ecma.whole(
+            ecma.words(TRUE_WORDS + FALSE_WORDS, fold=True))}]
+
+    def examples(self) -> list[Any]:
+        """Both."""
+        return [True, False]
+
     def convert(self, text: str, node: yaml.ScalarNode) -> bool:
         """Read true/false (and yes/no, on/off)."""
         word = text.strip().lower()
-        if word in _TRUE:
+        if word in TRUE_WORDS:
             return True
-        if word in _FALSE:
+        if word in FALSE_WORDS:
             return False
         raise ValueError(f"'{text}' is not true or false")
 
@@ -343,9 +458,25 @@ class Frequency(ScalarKind):
         self.minimum = minimum
         self.maximum = maximum
         self.expected = "a note name like A2" if notes else "a frequency in Hz"
-        self.schema = ({"type": "string", "pattern": r"^[A-Ga-g][#b]?-?\d$|" + _WITH_PLACEHOLDER}
-                       if notes else _or_placeholder({"type": "number", "minimum": minimum,
-                                                      "maximum": maximum}))
+
+    def forms(self) -> list[dict[str, Any]]:
+        """The notes within the bounds; or Hz as a number, or a string with an optional Hz."""
+        if self.notes:
+            return [{"type": "string", "pattern": ecma.whole(
+                ecma.notes(parse_note, self.minimum, self.maximum))}]
+        number = ecma.one_of([ecma.decimal(self.minimum, self.maximum, ecma.ANY_POINT),
+                              ecma.float_spelling()])
+        return [{"type": "number", "minimum": self.minimum, "maximum": self.maximum},
+                {"type": "string", "pattern": ecma.whole(
+                    f"{number}{ecma.ws()}(?:{ecma.folded('hz')})?")}]
+
+    def examples(self) -> list[Any]:
+        """Notes or frequencies within the bounds."""
+        if self.notes:
+            return [note for note in ("A2", "C#3", "E4", "A4")
+                    if self.minimum <= parse_note(note) <= self.maximum][:2]
+        return [value for value in (110, "136.1Hz") if self.minimum <= float(
+            str(value).removesuffix("Hz")) <= self.maximum]
 
     def convert(self, text: str, node: yaml.ScalarNode) -> float:
         """Parse the note or the number of Hz."""
@@ -378,9 +509,13 @@ class FilePath(Kind):
             return filled
         return resolve_file(filled.strip(), node, path, ctx)
 
+    def examples(self) -> list[Any]:
+        """A file beside the script."""
+        return ["sounds/stream.ogg"]
+
     def json_schema(self) -> dict[str, Any]:
-        """A string."""
-        return {"type": "string", "description": self.description}
+        """A path: some text (whether it names a file only the loader can tell)."""
+        return {"type": "string", "pattern": text_pattern(), "description": self.description}
 
 
 class FolderPath(Kind):
@@ -410,8 +545,12 @@ class FolderPath(Kind):
         return candidate
 
     def json_schema(self) -> dict[str, Any]:
-        """A string."""
-        return {"type": "string", "description": self.description}
+        """A path: some text (whether it names a folder only the loader can tell)."""
+        return {"type": "string", "pattern": text_pattern(), "description": self.description}
+
+    def examples(self) -> list[Any]:
+        """A folder beside the script."""
+        return ["recordings"]
 
 
 def resolve_file(text: str, node: yaml.Node, path: str, ctx: Context) -> Path | Invalid:
@@ -459,6 +598,12 @@ class Field:
     kind: Kind
     required: bool = False
     default: Any = None
+    #: Values to show in an editor; the kind's own examples when empty.
+    examples: tuple[Any, ...] = ()
+
+    def example_values(self) -> list[Any]:
+        """This key's examples: its own, else its kind's."""
+        return list(self.examples) or self.kind.examples()
 
 
 class Obj(Kind):
@@ -526,21 +671,77 @@ class Obj(Kind):
         return {key: spec.default for key, spec in self.fields.items()}
 
     def json_schema(self) -> dict[str, Any]:
-        """An object schema with additionalProperties false (plus the shorthand form)."""
+        """An object schema with additionalProperties false (plus the shorthand form).
+
+        Each key carries its description, examples and default; an optional key may also be
+        empty (null). Groups of keys become `oneOf` (exactly one) and `not` (at most one).
+        """
         schema: dict[str, Any] = {
             "type": "object",
-            "properties": {key: spec.kind.json_schema() for key, spec in self.fields.items()},
+            "properties": {key: _property(spec) for key, spec in self.fields.items()},
             "additionalProperties": False,
         }
         required = [key for key, spec in self.fields.items() if spec.required]
         if required:
             schema["required"] = required
+        rules: list[dict[str, Any]] = [
+            {"oneOf": [{"required": [key]} for key in group]} for group in self.one_of]
+        rules += [{"not": {"anyOf": [{"required": [a, b]} for i, a in enumerate(group)
+                                     for b in group[i + 1:]]}} for group in self.at_most_one]
+        if len(rules) == 1:
+            schema.update(rules[0])
+        elif rules:
+            schema["allOf"] = rules
         if self.description:
-            schema["description"] = self.description
+            schema = {"description": self.description, **schema}
+        examples = self.examples()
         if self.shorthand is not None:
-            short = self.fields[self.shorthand].kind.json_schema()
-            return {"anyOf": [short, schema], "description": self.description}
-        return schema
+            short_kind = self.fields[self.shorthand].kind
+            short = short_kind.json_schema()
+            if not isinstance(short_kind, ScalarKind):
+                # A mapping is always this object's keys, even where the shorthand's own
+                # kind could be a mapping too (a breathing pattern of phases).
+                short = {"allOf": [short, {"not": {"type": "object"}}]}
+            return {"description": self.description, "examples": examples,
+                    "anyOf": [short, schema]}
+        return schema | {"examples": examples[-1:]}
+
+    def examples(self) -> list[Any]:
+        """The shorthand, and a mapping with the required keys (or the first two)."""
+        keys = [key for key, spec in self.fields.items() if spec.required]
+        keys += [group[0] for group in self.one_of if not set(group) & set(keys)]
+        if not keys:
+            exclusive = {key for group in self.at_most_one for key in group[1:]}
+            keys = [key for key in self.fields if key not in exclusive][:2]
+        mapping = {}
+        for key in keys:
+            found = self.fields[key].example_values()
+            if found:
+                mapping[key] = found[0]
+        examples: list[Any] = [mapping]
+        if self.shorthand is not None:
+            examples[:0] = self.fields[self.shorthand].example_values()[:1]
+        return examples
+
+
+def _property(spec: Field) -> dict[str, Any]:
+    """One key's schema, with its description, default and examples on top for hovering."""
+    schema = dict(spec.kind.json_schema())
+    described: dict[str, Any] = {}
+    description = (schema.pop("description", "") or spec.kind.description
+                   or getattr(spec.kind, "expected", ""))
+    if description:
+        described["description"] = description
+    default = json_value(spec.default)
+    if default is not None:
+        described["default"] = default
+    examples = list(spec.examples) or _examples_in(schema) or spec.kind.examples()
+    schema.pop("examples", None)
+    if examples:
+        described["examples"] = examples
+    if spec.required:
+        return described | schema
+    return described | {"anyOf": [schema, {"type": "null"}]}
 
 
 class ListOf(Kind):
@@ -567,10 +768,15 @@ class ListOf(Kind):
     def json_schema(self) -> dict[str, Any]:
         """An array schema."""
         schema: dict[str, Any] = {"type": "array", "items": self.item.json_schema(),
-                                  "minItems": self.min_items}
+                                  "minItems": self.min_items, "maxItems": self.max_items}
         if self.description:
             schema["description"] = self.description
         return schema
+
+    def examples(self) -> list[Any]:
+        """A list of one example item."""
+        found = self.item.examples()
+        return [[found[0]]] if found else []
 
 
 class Variables(Kind):
@@ -581,6 +787,8 @@ class Variables(Kind):
     def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         """Read names and their (scalar) values as text."""
         ctx.count(node, path)
+        if is_null(node):
+            return {}
         if not isinstance(node, yaml.MappingNode):
             return ctx.error(node, path, f"expected a mapping of names to values, "
                              f"found {_node_word(node)}")
@@ -588,9 +796,9 @@ class Variables(Kind):
         for key_node, value_node in node.value:
             child = child_path(path, clip(str(key_node.value)))
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
-            if not _NAME.fullmatch(str(name)) or len(name) > 60:
+            if not _NAME.fullmatch(str(name)) or len(name) > MAX_NAME:
                 ctx.error(key_node, path, f"'{clip(str(name))}' is not a variable name: use "
-                          "up to 60 letters, digits and _, not starting with a digit")
+                          f"up to {MAX_NAME} letters, digits and _, not starting with a digit")
                 continue
             if name in values:
                 ctx.error(key_node, child, f"'{name}' is given twice; keep one")
@@ -605,17 +813,26 @@ class Variables(Kind):
     def json_schema(self) -> dict[str, Any]:
         """Names to strings or numbers."""
         return {"type": "object", "description": self.description,
-                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-                "additionalProperties": {"type": ["string", "number", "boolean"]}}
+                "propertyNames": {"pattern": f"^[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NAME - 1}}}$"},
+                "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+
+    def examples(self) -> list[Any]:
+        """A name and its text."""
+        return [{"place": "a quiet beach at sunrise"}]
 
 
 class Custom(Kind):
     """A kind defined by a parse function and a schema (for the few irregular values)."""
 
     def __init__(self, parse: Callable[[yaml.Node, str, Context], Any],
-                 schema: Callable[[], dict[str, Any]]) -> None:
+                 schema: Callable[[], dict[str, Any]], *, description: str = "",
+                 examples: Iterable[Any] = ()) -> None:
         self._parse = parse
         self._schema = schema
+        # Given here (not read from the schema) where building the schema needs them: steps
+        # hold steps, whose schemas show their examples.
+        self.description = description
+        self._examples = list(examples)
 
     def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         """Delegate to the parse function."""
@@ -626,6 +843,10 @@ class Custom(Kind):
     def json_schema(self) -> dict[str, Any]:
         """Delegate to the schema function."""
         return self._schema()
+
+    def examples(self) -> list[Any]:
+        """The examples given, else those the schema shows."""
+        return list(self._examples) or super().examples()
 
 
 def _node_word(node: yaml.Node) -> str:

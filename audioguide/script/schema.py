@@ -16,8 +16,11 @@ from ..breathing import (
 )
 from ..cover import NO_COVER, CoverProblem, read_cover
 from ..units import parse_note
+from . import ecma
 from .kinds import (
+    FALSE_WORDS,
     INVALID,
+    TRUE_WORDS,
     Choice,
     Context,
     Custom,
@@ -38,6 +41,7 @@ from .kinds import (
     clip,
     resolve_file,
     suggest,
+    text_pattern,
 )
 
 FORMAT_VERSION = 1
@@ -102,9 +106,13 @@ def _phase_length(node: yaml.Node, path: str, ctx: Context) -> Fraction | Invali
     return value if isinstance(value, Invalid) else Fraction(value)
 
 
+#: The phases every breath has, each longer than 0.
+BREATH_NEEDS = ("inhale", "exhale")
+
+
 def _pattern_or_error(lengths: dict[str, Fraction], node: yaml.Node, path: str,
                       ctx: Context) -> Any:
-    if lengths.get("inhale", 0) <= 0 or lengths.get("exhale", 0) <= 0:
+    if any(lengths.get(kind, 0) <= 0 for kind in BREATH_NEEDS):
         return ctx.error(node, path, "a breath needs an inhale and an exhale longer than 0")
     named = next((p for p in PATTERNS.values() if p.lengths() == lengths), None)
     if named is not None:
@@ -116,13 +124,34 @@ def _pattern_or_error(lengths: dict[str, Fraction], node: yaml.Node, path: str,
 PHASE_SECONDS = Duration("seconds for this phase")
 PHASES = Obj({kind: Field(PHASE_SECONDS) for kind in PHASE_KINDS},
              "phase lengths in seconds")
-PATTERN = Custom(_parse_pattern, lambda: {
-    "description": "a named pattern (" + ", ".join(PATTERNS) + "), numbers like 4-7-8, "
-                   "a list [inhale, hold, exhale, hold] or a mapping of phases",
-    "anyOf": [{"enum": list(PATTERNS)}, {"type": "string"},
-              {"type": "array", "items": {"type": ["number", "string"]},
-               "minItems": 2, "maxItems": 4},
-              PHASES.json_schema()]})
+
+
+def _pattern_schema() -> dict[str, Any]:
+    # The phases a list (or 4-7-8) of each length gives, as the loader maps them.
+    orders = [list(lengths_from_numbers([Fraction(1)] * n)) for n in (2, 3, 4)]
+    length = f"{ecma.DIGIT}+(?:\\.{ecma.DIGIT}+)?(?![0-9.])"
+    longer = "(?=[0-9.]*[1-9])" + length
+    numbers = ecma.one_of(f"{ecma.ws()}[-,]{ecma.ws()}".join(
+        longer if kind in BREATH_NEEDS else length for kind in order) for order in orders)
+    positive = Duration("seconds for this phase, more than 0", positive=True)
+    phases = Obj({kind: Field(positive if kind in BREATH_NEEDS else PHASE_SECONDS,
+                              required=kind in BREATH_NEEDS) for kind in PHASE_KINDS},
+                 PHASES.description)
+    return {
+        "description": "a named pattern (" + ", ".join(PATTERNS) + "), numbers like 4-7-8, "
+                       "a list [inhale, hold, exhale, hold] or a mapping of phases",
+        "examples": ["box", "4-7-8", [4, 2, 6], {"inhale": 4, "exhale": 6}],
+        "anyOf": [{"enum": list(PATTERNS)},
+                  {"type": "string", "pattern": ecma.whole(ecma.one_of(
+                      [ecma.words(PATTERNS, fold=True), numbers]))},
+                  {"type": "string", "pattern": ecma.with_placeholder()},
+                  *({"type": "array", "minItems": len(order), "maxItems": len(order),
+                     "prefixItems": [(positive if kind in BREATH_NEEDS else PHASE_SECONDS)
+                                     .json_schema() for kind in order]} for order in orders),
+                  phases.json_schema()]}
+
+
+PATTERN = Custom(_parse_pattern, _pattern_schema)
 
 
 # --- beds ---------------------------------------------------------------------------
@@ -147,7 +176,12 @@ def _parse_bed_sound(node: yaml.Node, path: str, ctx: Context) -> Any:
 
 BED_SOUND = Custom(_parse_bed_sound, lambda: {
     "description": "a noise (" + ", ".join(NOISES) + ") or an audio file to loop",
-    "anyOf": [{"enum": list(NOISES)}, {"type": "string"}]})
+    "examples": ["brown", "sounds/stream.ogg"],
+    "anyOf": [{"enum": list(NOISES)},
+              {"type": "string", "pattern": ecma.whole(ecma.words(NOISES))},
+              # Anything else must look like a path (whether it is a file only loading tells).
+              {"type": "string", "pattern": "^(?=[\\s\\S]*[/.])" + text_pattern()[1:]},
+              {"type": "string", "pattern": ecma.with_placeholder()}]})
 
 BED = Obj({
     "sound": Field(BED_SOUND, required=True),
@@ -182,8 +216,9 @@ SAY = Obj({
 WORDS = Obj({kind: Field(Text(f"what the voice says at each {kind.replace('_', '-')}"))
              for kind in PHASE_KINDS}, "the spoken cue for each phase")
 
+HUM_NOTE = Frequency("the drone's note", notes=True, minimum=20, maximum=2000)
 HUM_ON_EXHALES = Obj({
-    "note": Field(Frequency("the drone's note", notes=True, minimum=20, maximum=2000)),
+    "note": Field(HUM_NOTE),
     "hz": Field(Frequency("the drone's pitch in Hz", notes=False, minimum=20, maximum=2000)),
     "level": Field(Level(), default=-20.0),
     "vowel": Field(Choice(VOWELS, "the vowel colour of the hum"), default="mm"),
@@ -197,13 +232,13 @@ def _parse_breathe_hum(node: yaml.Node, path: str, ctx: Context) -> Any:
         if isinstance(text, Invalid):
             return text
         word = text.strip().lower()
-        if word in ("false", "no", "off"):
+        if word in FALSE_WORDS:
             return None
-        if word in ("true", "yes", "on"):
+        if word in TRUE_WORDS:
             return {"note": parse_note(DEFAULT_HUM_NOTE), "hz": None, "level": -20.0,
                     "vowel": "mm"}
         try:
-            hz = parse_note(text)
+            hz = HUM_NOTE.convert(text, node)
         except ValueError as exc:
             return ctx.error(node, path, f"{exc}; or write true, false or a mapping")
         return {"note": hz, "hz": None, "level": -20.0, "vowel": "mm"}
@@ -215,7 +250,11 @@ def _parse_breathe_hum(node: yaml.Node, path: str, ctx: Context) -> Any:
 
 BREATHE_HUM = Custom(_parse_breathe_hum, lambda: {
     "description": "hum along on every exhale: true (A2), a note, or a mapping",
-    "anyOf": [{"type": "boolean"}, {"type": "string"}, HUM_ON_EXHALES.json_schema()]})
+    "examples": [True, "D3", {"note": "A2", "level": "-24dB"}],
+    "anyOf": [{"type": "boolean"},
+              {"type": "string", "pattern": ecma.whole(ecma.words(TRUE_WORDS + FALSE_WORDS,
+                                                                  fold=True))},
+              HUM_NOTE.json_schema(), HUM_ON_EXHALES.json_schema()]})
 
 BREATHE = Obj({
     "pattern": Field(PATTERN, required=True),
@@ -275,10 +314,11 @@ SOUND = Obj({
 }, "play an audio file in full", shorthand="file")
 
 NO_BED = "none"
+NO_BED_WORDS = (NO_BED, "off")
 
 
 def _parse_section_bed(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() in (NO_BED, "off"):
+    if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() in NO_BED_WORDS:
         return NO_BED
     return SECTION_BED.parse(node, path, ctx)
 
@@ -287,7 +327,10 @@ SECTION = Obj({
     "title": Field(Text("chapter title"), required=True),
     "bed": Field(Custom(_parse_section_bed, lambda: {
         "description": "the bed from here on (until another section changes it), or none",
-        "anyOf": [{"enum": [NO_BED]}, BED.json_schema()]})),
+        "examples": ["rain", NO_BED],
+        "anyOf": [{"enum": [NO_BED]},
+                  {"type": "string", "pattern": ecma.whole(ecma.words(NO_BED_WORDS, fold=True))},
+                  SECTION_BED.json_schema()]})),
 }, "starts a chapter (and may change the bed)", shorthand="title")
 
 PAUSE = Duration("silence for this long")
@@ -323,14 +366,16 @@ def _parse_steps(node: yaml.Node, path: str, ctx: Context) -> Any:
 
 
 def _steps_schema() -> dict[str, Any]:
-    return {"type": "array", "minItems": 1, "description": "what happens, in order",
+    steps = {kind: {"description": value.description, "examples": value.examples()[:2],
+                    "$ref": f"#/$defs/{kind}"} for kind, value in STEP_KINDS.items()}
+    return {"type": "array", "minItems": 1, "description": STEPS.description,
+            "examples": STEPS.examples(),
             "items": {"type": "object", "minProperties": 1, "maxProperties": 1,
-                      "additionalProperties": False,
-                      "properties": {kind: {"$ref": f"#/$defs/{kind}"}
-                                     for kind in STEP_KINDS}}}
+                      "additionalProperties": False, "properties": steps}}
 
 
-STEPS = Custom(_parse_steps, _steps_schema)
+STEPS = Custom(_parse_steps, _steps_schema, description="what happens, in order",
+               examples=[[{"say": "Let your shoulders drop."}, {"pause": "3s"}]])
 
 REPEAT = Obj({
     "times": Field(Number("how many times", minimum=1, maximum=1000, integer=True),
@@ -353,7 +398,8 @@ RHYTHM = Obj({
 CHOOSE_OPTIONS = ListOf(STEPS, "the options: each a list of steps", min_items=1, max_items=100)
 CHOOSE_FIELDS = Obj({
     "pick": Field(Text("all, or the numbers of the options to play, like 1,3,4 (in that "
-                       "order); usually a {placeholder}"), default="all"),
+                       "order); usually a {placeholder}"), default="all",
+                  examples=("all", "1", "{prompts}")),
     "options": Field(CHOOSE_OPTIONS, required=True),
 }, "play some of several options, chosen by number (for example with --set)")
 
@@ -387,7 +433,23 @@ def parse_pick(text: str, count: int) -> list[int]:
     return chosen
 
 
-CHOOSE = Custom(_parse_choose, CHOOSE_FIELDS.json_schema)
+
+
+def _choose_schema() -> dict[str, Any]:
+    schema = CHOOSE_FIELDS.json_schema()
+    # parse_pick's form: `all`, or option numbers of up to 5 digits (spaces dropped)
+    # separated by commas; whether each is within the options only loading tells.
+    number = "(?= *[0-9 ]*[1-9]) *[0-9](?: *[0-9]){0,4} *"
+    form = ecma.whole(ecma.one_of([ecma.folded("all"), f"{number}(?:,{number})*"]))
+    pick = schema["properties"]["pick"]
+    pick["anyOf"][0] = {"allOf": [pick["anyOf"][0], {"anyOf": [
+        {"type": "string", "pattern": form}, {"type": "string", "pattern": ecma.with_placeholder()},
+        {"type": "integer", "minimum": 1, "maximum": 99999}]}]}
+    return schema
+
+
+CHOOSE = Custom(_parse_choose, _choose_schema, description=CHOOSE_FIELDS.description,
+                examples=CHOOSE_FIELDS.examples())
 
 STEP_KINDS: dict[str, Kind] = {
     "say": SAY, "pause": PAUSE, "breathe": BREATHE, "hum": HUM, "bell": BELL, "tone": TONE,
@@ -422,7 +484,7 @@ VOICE = Obj({
 
 
 def _parse_loudness(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() in ("off", "false", "no"):
+    if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() in FALSE_WORDS:
         return None
     return LOUDNESS_NUMBER.parse(node, path, ctx)
 
@@ -430,7 +492,9 @@ def _parse_loudness(node: yaml.Node, path: str, ctx: Context) -> Any:
 LOUDNESS_NUMBER = Number("integrated loudness target in LUFS", minimum=-40, maximum=-5)
 LOUDNESS = Custom(_parse_loudness, lambda: {
     "description": "integrated loudness target in LUFS, or off to keep levels as written",
-    "anyOf": [LOUDNESS_NUMBER.json_schema(), {"enum": ["off", False]}]})
+    "examples": [-16, "off"],
+    "anyOf": [LOUDNESS_NUMBER.json_schema(), {"enum": ["off", False]},
+              {"type": "string", "pattern": ecma.whole(ecma.words(FALSE_WORDS, fold=True))}]})
 
 OUTPUT = Obj({
     "format": Field(Choice(FORMATS, "file format")),
@@ -504,14 +568,18 @@ SESSION = Obj({
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of format version 1, for editors and validators."""
-    schema = SESSION.json_schema()
-    schema = {
+    """The JSON Schema (draft 2020-12) of format version 1, for editors and validators.
+
+    Built from the declarations above, key by key, so a key added there is here too.
+    """
+    return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://audioguide.invalid/schema/session-v1.json",
+        "$id": SCHEMA_ID,
         "title": "audioguide session script, format 1",
-        **schema,
+        **SESSION.json_schema(),
         "$defs": {kind: value.json_schema() for kind, value in STEP_KINDS.items()},
     }
-    return schema
+
+
+SCHEMA_ID = "https://audioguide.invalid/schema/session-v1.json"
 
