@@ -266,7 +266,8 @@ class Text(ScalarKind):
         """Numbers and yes/no words are read as their text; strings need some text."""
         string = ({"type": "string", "pattern": "^" + ecma.template() + "$"}
                   if self.allow_empty else {"type": "string", "pattern": text_pattern()})
-        return [string, {"type": ["number", "boolean"]}]
+        # One type a branch: ajv's strict mode warns about type lists.
+        return [string, {"type": "number"}, {"type": "boolean"}]
 
     def examples(self) -> list[Any]:
         """A line of a session."""
@@ -814,7 +815,8 @@ class Variables(Kind):
         """Names to strings or numbers."""
         return {"type": "object", "description": self.description,
                 "propertyNames": {"pattern": f"^[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NAME - 1}}}$"},
-                "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+                "additionalProperties": {"anyOf": [{"type": name} for name in (
+                    "string", "number", "boolean", "null")]}}
 
     def examples(self) -> list[Any]:
         """A name and its text."""
