@@ -72,7 +72,7 @@ NORMALISE_PASSES = 2
 
 log = logging.getLogger(__name__)
 #: How long closing a live session waits for its speech engines to stop.
-CLOSE_WAIT_S = 0.5
+CLOSE_WAIT_S = 0.05
 
 
 @dataclass(frozen=True)
