@@ -313,7 +313,7 @@ class Narrator:
         self._folders: dict[Path, RecordingFolder] = {}
         self.language = session.language
         self.auto = (options or CompileOptions()).auto
-        self.say_as = Respeller(getattr(session, "pronounce", None) or {})
+        self.say_as = Respeller(session.pronounce)
 
     def folder(self, path: Path) -> RecordingFolder:
         """The recordings in a folder (listed once)."""

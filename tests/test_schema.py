@@ -44,6 +44,7 @@ from audioguide.script.kinds import (
     ListOf,
     Number,
     Obj,
+    Pronunciations,
     Text,
     Variables,
 )
@@ -471,6 +472,9 @@ SECTION_BED_WORDS = ["none", "off", "None", "rain", "browm", "{sound: rain}", "{
 PICKS = ["all", "ALL", '" all "', "1", "01", "1,1", "' 1 , 1 '", "0", "x", "1,", "',1'", "''",
          "123456", "'0 1'", "1;1", "-1"]
 VARIABLES = ["{a: 1}", "{1a: x}", "[1]", "{a: [1]}", "{a: ~}", "{_a: yes}"]
+PRONUNCIATIONS = ["{Siobhan: Shi-vawn}", "{New York: Noo York}", "{Zeng: '[[tsˈɛŋ]]'}",
+                  "{a: 1}", "{'[a]': b}", "{'a{b': c}", "{a: ~}", "{a: [b]}", "{' ': x}",
+                  "{a: ' '}", "[a]", "{Zoë: Zo-ee}", "{a: 'line\\nbreak'}"]
 
 
 def _numbers(low: float, high: float, integer: bool) -> st.SearchStrategy[str]:
@@ -537,6 +541,8 @@ def pool_for(spec: Field, path: tuple[Segment, ...]
         words = TEXTS
     elif isinstance(kind, Variables):
         words = VARIABLES
+    elif isinstance(kind, Pronunciations):
+        words = PRONUNCIATIONS
     elif isinstance(kind, (FilePath, FolderPath, Custom, Obj, ListOf)):
         return None   # files (existence), steps and other custom kinds
     assert words is not None, f"no values for {kind}"

@@ -823,6 +823,86 @@ class Variables(Kind):
         return [{"place": "a quiet beach at sunrise"}]
 
 
+#: Characters a `pronounce:` word or its respelling may not hold: line breaks and other
+#: controls, and (in the word) brackets and braces, which have a meaning in lines.
+_SAY_AS_CONTROLS = "".join(chr(code) for code in (*range(32), 127, 0x85, 0x2028, 0x2029))
+_SAY_AS_WORD_MARKS = "{}[]"
+MAX_SAY_AS_WORD = 60
+MAX_SAY_AS = 200
+
+
+def _say_as_problem(text: str, limit: int, banned: str) -> str | None:
+    if not text.strip():
+        return "is empty"
+    if len(text) > limit:
+        return f"is longer than {limit} characters"
+    if any(char in banned for char in text):
+        return ("holds a line break, a control character"
+                + (" or a bracket" if "[" in banned else "") + "; write plain text")
+    return None
+
+
+class Pronunciations(Kind):
+    """`pronounce:` — words (or short phrases) to how the voice should say them."""
+
+    description = ("how to say words the voice gets wrong: a word (or phrase) and a "
+                   "respelling, or [[phonemes]] for Piper (IPA) and eSpeak (its own "
+                   "letters); applied to every line, and to the values of vars")
+
+    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """Read words and their respellings as text."""
+        ctx.count(node, path)
+        if is_null(node):
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            return ctx.error(node, path, f"expected a mapping of words to how to say them, "
+                             f"found {_node_word(node)}")
+        values: dict[str, str] = {}
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            word = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else ""
+            child = child_path(path, clip(word))
+            problem = (_say_as_problem(word, MAX_SAY_AS_WORD,
+                                       _SAY_AS_CONTROLS + _SAY_AS_WORD_MARKS)
+                       if isinstance(key_node, yaml.ScalarNode) else "is not a word")
+            if problem:
+                ctx.error(key_node, path, f"the word '{clip(word)}' {problem}")
+                continue
+            if word.casefold() in seen:
+                ctx.error(key_node, child, f"'{clip(word)}' is given twice; keep one")
+                continue
+            if not isinstance(value_node, yaml.ScalarNode) or is_null(value_node):
+                ctx.error(value_node, child, "say how to say it: a respelling like "
+                          "'Sheh-vawn', or [[phonemes]]")
+                continue
+            problem = _say_as_problem(str(value_node.value), MAX_SAY_AS, _SAY_AS_CONTROLS)
+            if problem:
+                ctx.error(value_node, child, f"how to say '{clip(word)}' {problem}")
+                continue
+            seen.add(word.casefold())
+            values[word] = str(value_node.value)
+        return values
+
+    def json_schema(self) -> dict[str, Any]:
+        """Words to respellings."""
+        from . import ecma
+
+        def text(limit: int, banned: str) -> str:
+            allowed = ecma.char_class(banned, negate=True)
+            return f"^(?={allowed}*{ecma.not_ws()}){allowed}{{1,{limit}}}$"
+
+        return {"type": "object", "description": self.description,
+                "propertyNames": {"pattern": text(MAX_SAY_AS_WORD,
+                                                  _SAY_AS_CONTROLS + _SAY_AS_WORD_MARKS)},
+                "additionalProperties": {"anyOf": [
+                    {"type": "string", "pattern": text(MAX_SAY_AS, _SAY_AS_CONTROLS)},
+                    {"type": "number"}, {"type": "boolean"}]}}
+
+    def examples(self) -> list[Any]:
+        """A name respelt, and a word as phonemes."""
+        return [{"Siobhan": "Shi-vawn", "Niamh": "Neeve"}, {"Worcester": "Wuster"}]
+
+
 class Custom(Kind):
     """A kind defined by a parse function and a schema (for the few irregular values)."""
 

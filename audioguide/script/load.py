@@ -250,6 +250,7 @@ def _build_session(values: dict[str, Any], path: Path | None, ctx: Context,
         steps=_build_steps(values["steps"], ctx.file, values["bed"]),
         variables=MappingProxyType(dict(ctx.variables)),
         cover=values["cover"],
+        pronounce=MappingProxyType(dict(values["pronounce"] or {})),
     )
 
 

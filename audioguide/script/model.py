@@ -236,3 +236,5 @@ class Session:
     variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Cover art: an image file, "none" for no art, or None for the generated cover.
     cover: Path | str | None = None
+    #: How to say words the voice gets wrong (`pronounce:`), applied to every line.
+    pronounce: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

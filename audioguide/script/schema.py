@@ -36,6 +36,7 @@ from .kinds import (
     ListOf,
     Number,
     Obj,
+    Pronunciations,
     Text,
     Variables,
     clip,
@@ -562,6 +563,7 @@ SESSION = Obj({
     "voice": Field(VOICE),
     "bed": Field(BED),
     "vars": Field(Variables()),
+    "pronounce": Field(Pronunciations()),
     "output": Field(OUTPUT),
     "steps": Field(STEPS, required=True),
 }, "an audioguide session script")
