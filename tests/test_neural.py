@@ -77,6 +77,39 @@ def test_sentences_are_joined_by_a_pause_that_follows_the_rate(piper: PiperEngin
     assert abs(pause - piper_module.SENTENCE_PAUSE_S) < 0.1
 
 
+def test_piper_calm_is_slower_with_a_faint_tail_and_no_eq(piper: PiperEngine,
+                                                          tmp_path: Path) -> None:
+    from audioguide.script.model import VoiceSpec
+    from audioguide.timeline import CALM_RATE, voice_settings
+    from audioguide.voices import process_speech
+
+    calm = voice_settings(VoiceSpec(engine="piper", rate_wpm=125.0, style="calm"))
+    assert calm.rate_wpm == pytest.approx(125.0 * CALM_RATE)
+    bank = SpeechBank(SpeechCache(tmp_path), engine_factory=lambda name: piper)
+    request = SpeechRequest(LINE, calm)
+    bank.prepare([request])
+    made = bank.cache.load(bank.key(request))
+    assert made is not None
+    rate = made.sample_rate
+    # The same line at the calm pace, trimmed and levelled but not shaped.
+    unshaped = process_speech(piper.synthesize(LINE, calm), "plain", engine="piper").samples
+    shaped = made.samples.astype(np.float64)
+    # A faint tail of about a quarter of a second (not the formant voices' 0.36 s)...
+    assert 0.24 < (len(shaped) - len(unshaped)) / rate < 0.28
+    tail = shaped[len(unshaped):len(unshaped) + rate // 10]
+    voice_db = voiced_rms_db(unshaped, rate)
+    assert -60 < 20 * np.log10(np.sqrt(np.mean(tail**2))) - voice_db < -25
+    # ...under the same voice: no EQ, the spectrum's balance unchanged.
+    def tilt_db(x: np.ndarray) -> float:
+        power = np.abs(np.fft.rfft(x)) ** 2
+        freqs = np.fft.rfftfreq(len(x), 1 / rate)
+        return float(10 * np.log10(power[(freqs > 60) & (freqs < 180)].sum()
+                                   / power[(freqs > 800) & (freqs < 3000)].sum()))
+
+    assert abs(tilt_db(shaped[:len(unshaped)]) - tilt_db(unshaped)) < 0.5
+    assert np.corrcoef(shaped[:len(unshaped)], unshaped)[0, 1] > 0.99
+
+
 def test_parallel_synthesis_matches_serial_byte_for_byte(tmp_path: Path) -> None:
     lines = [SpeechRequest(f"Line {word}: notice the breath as it leaves you.",
                            VoiceSettings("piper", None, 130.0))

@@ -299,6 +299,62 @@ def test_calm_style_adds_warmth_and_a_soft_room(tmp_path: Path) -> None:
         bank.cache.path(bank.key(calm)).read_bytes())
 
 
+def _tilt_db(x: np.ndarray, rate: int) -> float:
+    """Low band (60-180 Hz) against the middle of the voice (0.8-3 kHz), in dB."""
+    power = np.abs(np.fft.rfft(x)) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    low = power[(freqs > 60) & (freqs < 180)].sum()
+    mid = power[(freqs > 800) & (freqs < 3000)].sum()
+    return float(10 * np.log10(low / mid))
+
+
+def test_calm_shaping_follows_the_kind_of_voice() -> None:
+    from audioguide.voices import Speech
+
+    murmur = DraftEngine().synthesize("Let the breath go all the way out.", DRAFT)
+    rate = murmur.sample_rate
+    plain = process_speech(murmur, "plain").samples
+
+    def tail_rms(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(x[len(plain):len(plain) + rate // 10] ** 2)))
+
+    # A formant voice (eSpeak, draft) gets the warmth and the soft room.
+    for engine in ("pyttsx3", "draft"):
+        formant = process_speech(murmur, "calm", engine=engine).samples
+        assert 0.3 < (len(formant) - len(plain)) / rate < 0.45
+        assert tail_rms(formant) > 0.001
+        assert 1.5 < _tilt_db(formant, rate) - _tilt_db(plain, rate) < 4.5
+    # A neural voice (Piper) gets no EQ and only a faint, shorter tail.
+    neural = process_speech(murmur, "calm", engine="piper").samples
+    assert 0.24 < (len(neural) - len(plain)) / rate < 0.28
+    assert 0 < tail_rms(neural) < tail_rms(formant) / 4
+    assert abs(_tilt_db(neural, rate) - _tilt_db(plain, rate)) < 0.5
+    assert np.corrcoef(neural[:len(plain)], plain)[0, 1] > 0.99
+    # Recordings are never reshaped, whatever engine is named.
+    recorded = process_speech(Speech(murmur.samples, rate), "calm", recorded=True)
+    assert len(recorded.samples) <= len(murmur.samples)
+
+
+def test_calm_lines_are_made_again_when_their_shaping_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audioguide.voices import style
+
+    engine = CountingDraft()
+    bank = SpeechBank(SpeechCache(tmp_path), engine_factory=lambda name: engine)
+    calm = SpeechRequest("Soften your jaw.", VoiceSettings("draft", None, 117.0, 40.0, "calm"))
+    plain = SpeechRequest("Soften your jaw.", DRAFT)
+    assert bank.prepare([calm, plain]) == 2
+    before = bank.cache.path(bank.key(calm)).read_bytes()
+    plain_key = bank.key(plain)
+    # A retuned calm for this engine: a new key, so the old entry is not reused...
+    monkeypatch.setitem(style.CALM_PROFILES, "draft", style.CalmProfile("retuned"))
+    assert bank.prepare([calm, plain]) == 1
+    assert engine.calls == ["Soften your jaw."] * 3
+    assert bank.cache.path(bank.key(calm)).read_bytes() != before
+    # ...while plain lines keep theirs.
+    assert bank.key(plain) == plain_key
+
+
 def test_calm_style_slows_and_lowers_the_voice(write_script: WriteScript) -> None:
     from audioguide.script.model import VoiceSpec
     from audioguide.timeline import CALM_PITCH, CALM_RATE, voice_settings

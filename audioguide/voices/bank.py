@@ -19,7 +19,7 @@ from ..dsp import (
 from ..errors import UnknownVoiceError, VoiceError
 from .base import Engine, Speech, SpeechRequest
 from .cache import SpeechCache
-from .style import shape_calm
+from .style import calm_profile, shape_calm, shaping_identity
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,17 @@ def create_engine(name: str) -> Engine:
     raise VoiceError(f"unknown engine '{name}' (engines: pyttsx3, piper, recorded, draft)")
 
 
-def process_speech(speech: Speech, style: str = "plain", recorded: bool = False) -> Speech:
-    """Trim the silence at both ends, even out the level, and shape the voice for its style."""
+def process_speech(speech: Speech, style: str = "plain", recorded: bool = False,
+                   engine: str = "pyttsx3") -> Speech:
+    """Trim the silence at both ends, even out the level, and shape the voice for its style
+    (calm as the engine's kind of voice wants it)."""
     trimmed = (trim_recording(speech.samples, speech.sample_rate) if recorded
                else trim_silence(speech.samples, speech.sample_rate))
     if trimmed.size == 0:
         raise VoiceError("the engine returned only silence")
     speech = Speech(normalize_speech(trimmed, speech.sample_rate), speech.sample_rate)
     if style == "calm" and not recorded:
-        shaped = shape_calm(speech)
+        shaped = shape_calm(speech, calm_profile(engine))
         speech = Speech(normalize_speech(shaped.samples, shaped.sample_rate), shaped.sample_rate)
     return speech
 
@@ -106,7 +108,10 @@ class SpeechBank:
             voice = voice_identity(request.settings) if voice_identity else ""
         except VoiceError as exc:
             raise _located(exc, request) from None
-        return self.cache.key(self._identities[name], request, voice)
+        # The calm shaping joins the engine's identity, so retuning it re-makes calm lines.
+        shaping = shaping_identity(name, request.settings.style)
+        identity = f"{self._identities[name]}; {shaping}" if shaping else self._identities[name]
+        return self.cache.key(identity, request, voice)
 
     def missing(self, requests: Iterable[SpeechRequest]) -> list[SpeechRequest]:
         """The distinct requests not yet in the cache, in first-seen order."""
@@ -147,7 +152,8 @@ class SpeechBank:
             raise _located(exc, request) from None
         try:
             speech = process_speech(raw, request.settings.style,
-                                    recorded=request.settings.engine == "recorded")
+                                    recorded=request.settings.engine == "recorded",
+                                    engine=request.settings.engine)
         except VoiceError:
             raise _located(VoiceError(f"{engine.name} returned only silence for "
                                       f"{request.text[:60]!r}; does the line have words the "
