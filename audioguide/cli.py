@@ -210,8 +210,8 @@ def _script_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--engine", type=click.Choice(ENGINES), help="Speech engine for every line."),
         click.option("--voice", "voice_id", metavar="ID", help="The engine's voice id."),
         click.option("--rate", type=click.FloatRange(40, 500), help="Words per minute."),
-        click.option("--style", type=click.Choice(STYLES), help="calm: slower and lower, with "
-                     "warmth and a soft room; plain: the engine as it is."),
+        click.option("--style", type=click.Choice(STYLES), help="calm: slower, with a soft "
+                     "tail (eSpeak: lower, warmer, a small room); plain: the engine as it is."),
         click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Speech cache folder (default: $AUDIOGUIDE_CACHE or your cache dir)."),
     ]

@@ -474,8 +474,9 @@ VOICE = Obj({
                                "`audioguide record-list`)")),
     "fallback": Field(Choice(SPEAKING_ENGINES, "engine for lines that have no recording"),
                       default="auto"),
-    "style": Field(Choice(STYLES, "calm: a little slower and lower, with warmth and a soft "
-                                  "room; plain: the engine as it is"), default="plain"),
+    "style": Field(Choice(STYLES, "calm: a little slower, with a soft tail (for "
+                                  "eSpeak also lower, warmer, in a small room); plain: "
+                                  "the engine as it is"), default="plain"),
     "rate": Field(Number("words per minute", minimum=40, maximum=500), default=130.0),
     "pitch": Field(Number("pitch in engine units (pyttsx3/eSpeak: 0-99)", minimum=0,
                           maximum=99)),
