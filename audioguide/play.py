@@ -222,12 +222,14 @@ class SimpleaudioBackend:
     """Playback through simpleaudio (optional; Python < 3.12 only), a long stretch at a time.
 
     simpleaudio opens a new ALSA stream for every buffer it plays and gives no callback,
-    so audio goes out as stretches of up to `max_stretch_s`, each one `play_buffer`, cut
-    by the player where the session is quiet. The next stretch starts when the current
-    one's time is up by the clock, while the old stream drains, so the two join at a
-    quiet point with no gap. The position counts from when each stretch really started.
-    Pause, a jump and a volume change stop the stream (after a short fade written into
-    the buffer it is playing) and start again from the position.
+    so audio goes out as stretches of up to `max_stretch_s` (as 16-bit samples: 53 MB for
+    five minutes of stereo), each one `play_buffer`, cut by the player where the session
+    is quiet. The next stretch starts once the current one has played out and its stream
+    has drained, so nothing overlaps and nothing is lost: the quiet moment at the join
+    grows by the sound server's latency. The position counts from when each stretch really
+    started, and holds while a stream drains. Pause, a jump and a volume change stop the
+    stream (after a short fade written into the buffer it is playing) and start again
+    from the position.
     """
 
     name = "simpleaudio"
@@ -236,8 +238,10 @@ class SimpleaudioBackend:
     #: ALSA buffers about this much ahead of what is heard (simpleaudio asks for 100 ms).
     AHEAD_S = 0.12
     FADE_S = 0.1
+    #: The longest wait for a stream to drain before the next one starts.
+    DRAIN_S = 5.0
 
-    def __init__(self, sample_rate: int, channels: int, max_stretch_s: float = 60.0) -> None:
+    def __init__(self, sample_rate: int, channels: int, max_stretch_s: float = 300.0) -> None:
         simpleaudio = _import_simpleaudio()
         if sample_rate not in SIMPLEAUDIO_RATES or channels not in (1, 2):
             raise PlaybackError(f"simpleaudio cannot play {sample_rate} Hz with {channels} "
@@ -254,7 +258,8 @@ class SimpleaudioBackend:
         self._live: tuple[float, int] | None = None
         self._playing: Any = None             # its PlayObject
         self._pcm: np.ndarray | None = None   # its samples, which simpleaudio reads in place
-        self._rest: Audio | None = None       # what is left to play of the current stretch
+        self._rest: np.ndarray | None = None  # what is left of the stretch, 16-bit
+        self._volume_of_rest = 1.0            # the volume `_rest` was made at
         self._request: str | None = None      # pause, resume, restart, redo or stop
         self._paused = False
         self._wake = threading.Condition()
@@ -282,10 +287,15 @@ class SimpleaudioBackend:
             if self._paused:
                 continue
             if self._rest is None:
-                self._rest = pull(self.max_frames, self._done)
-                if not len(self._rest):
-                    self._rest = None
+                audio = pull(self.max_frames, self._done)
+                if not len(audio):
                     return
+                self._rest, self._volume_of_rest = self._to_pcm(audio), self.volume
+                del audio
+            elif self._volume_of_rest != self.volume:   # a volume change, played on from here
+                scaled = self._rest * (self.volume / max(self._volume_of_rest, 1e-6))
+                self._rest = np.clip(scaled, -32768, 32767).astype("<i2")
+                self._volume_of_rest = self.volume
             self._play(self._rest)
             assert self._live is not None
             ends = self._live[0] + len(self._rest) / self.sample_rate
@@ -293,20 +303,27 @@ class SimpleaudioBackend:
                 while self._request is None and time.monotonic() < ends:
                     self._wake.wait(timeout=max(0.0, ends - time.monotonic()))
                 request = self._request
-            if request is None:         # played out: the next stretch starts now
+            if request is None:         # played out: the next starts once this one drained
+                drained = time.monotonic() + self.DRAIN_S
+                with self._wake:
+                    while (self._request is None and self._playing.is_playing()
+                           and time.monotonic() < drained):
+                        self._wake.wait(timeout=0.005)
                 with self._clock:
                     self._done, self._live = self._done + len(self._rest), None
                 self._rest = None
                 continue
             self._interrupt(request)
 
-    def _play(self, audio: Audio) -> None:
+    def _to_pcm(self, audio: Audio) -> np.ndarray:
         scaled = np.clip(audio * np.float32(self.volume), -1, 1) * 32767
-        self._pcm = np.ascontiguousarray(scaled.astype("<i2"))
-        self._playing = self.simpleaudio.play_buffer(self._pcm, self.channels, 2,
-                                                     self.sample_rate)
+        return np.ascontiguousarray(scaled.astype("<i2"))
+
+    def _play(self, pcm: np.ndarray) -> None:
+        self._pcm = pcm
+        self._playing = self.simpleaudio.play_buffer(pcm, self.channels, 2, self.sample_rate)
         with self._clock:
-            self._live = (time.monotonic(), len(audio))
+            self._live = (time.monotonic(), len(pcm))
         self._streams = [s for s in self._streams if s.is_playing()] + [self._playing]
 
     def _interrupt(self, request: str) -> None:
@@ -315,6 +332,7 @@ class SimpleaudioBackend:
         at = min(len(self._rest), int((time.monotonic() - self._live[0] + self.AHEAD_S)
                                       * self.sample_rate))
         fade = min(len(self._rest) - at, int(self.FADE_S * self.sample_rate))
+        rest = self._rest[at:].copy()   # before the fade is written into what is playing
         if fade > 0:
             ramp = np.linspace(1.0, 0.0, fade)[:, None]
             self._pcm[at: at + fade] = (self._pcm[at: at + fade] * ramp).astype("<i2")
@@ -323,7 +341,6 @@ class SimpleaudioBackend:
         self._playing.stop()
         with self._clock:
             self._done, self._live = self._done + at, None
-        rest = self._rest[at:]
         self._rest = None
         if request == "stop":
             with self._wake:
@@ -331,8 +348,8 @@ class SimpleaudioBackend:
             return
         if request in ("pause", "redo") and len(rest):
             lead = min(len(rest), int(0.02 * self.sample_rate))
-            rest = rest.copy()
-            rest[:lead] *= np.linspace(0.0, 1.0, lead, dtype=np.float32)[:, None]
+            ramp = np.linspace(0.0, 1.0, lead)[:, None]
+            rest[:lead] = (rest[:lead] * ramp).astype("<i2")
             self._rest = rest
         if request == "pause":
             self._paused = True
