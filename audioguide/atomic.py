@@ -157,12 +157,16 @@ def _clear_leftovers(folder: Path, name: str) -> None:
         match = _PART.match(entry.name)
         if not match or match.group("name") != name:
             continue
-        if int(match.group("pid")) != os.getpid() and not _alive(int(match.group("pid"))):
+        if not process_alive(int(match.group("pid"))):
             with contextlib.suppress(OSError):
                 entry.unlink()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether the process that left a temporary file or folder may still be writing it
+    (this one, or another that is still running)."""
+    if pid == os.getpid():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

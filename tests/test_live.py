@@ -46,18 +46,17 @@ steps:
 """
 
 
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A private PulseAudio server with a null sink called `capture`."""
+def private_pulse(home: Path, sink: str = "sink_name=capture") -> Iterator[dict[str, str]]:
+    """Run a private PulseAudio server in `home` with one null sink (`sink`: its module
+    arguments) and yield the environment that reaches it; skip if PulseAudio is missing."""
     if pulse_missing:
         pytest.skip(NEEDS)
-    home = tmp_path_factory.mktemp("pulse")
     socket = home / "native"
     env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home),
            "PULSE_SERVER": f"unix:{socket}"}
     server = subprocess.Popen(
         ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
-         "-F", "/dev/null", "--load=module-null-sink sink_name=capture",
+         "-F", "/dev/null", f"--load=module-null-sink {sink}",
          f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 15
@@ -71,6 +70,12 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     yield env
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A private PulseAudio server with a null sink called `capture`."""
+    yield from private_pulse(tmp_path_factory.mktemp("pulse"))
 
 
 class Recorder:

@@ -9,8 +9,6 @@ voice with a delay before each line, put in place by a small launcher script.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_live import NEEDS, private_pulse, pulse_missing
 
 from audioguide.liverender import BEHIND
 from audioguide.pipeline import RenderOptions, prepare
 
 from conftest import WriteScript
 
-NEEDS = "PulseAudio is not installed (.ci/run installs pulseaudio and pulseaudio-utils)"
-pulse_missing = shutil.which("pulseaudio") is None or shutil.which("parecord") is None
 RATE = 44100
 
 #: A bell and a pause, then short lines close together: more than the slow voice can
@@ -67,29 +64,8 @@ cli(sys.argv[1:], prog_name="audioguide")
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A private PulseAudio server with a float32 null sink called `capture`."""
-    if pulse_missing:
-        pytest.skip(NEEDS)
-    home = tmp_path_factory.mktemp("pulse")
-    socket = home / "native"
-    env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home),
-           "PULSE_SERVER": f"unix:{socket}"}
-    server = subprocess.Popen(
-        ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
-         "-F", "/dev/null",
-         f"--load=module-null-sink sink_name=capture format=float32le rate={RATE} channels=2",
-         f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
-            break
-        time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail("the private PulseAudio server did not start")
-    yield env
-    server.terminate()
-    server.wait(timeout=10)
+    yield from private_pulse(tmp_path_factory.mktemp("pulse"),
+                             f"sink_name=capture format=float32le rate={RATE} channels=2")
 
 
 class Recording:

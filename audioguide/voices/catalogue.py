@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .. import __version__
-from ..atomic import atomic_path, temporary_name, unwritable
+from ..atomic import atomic_path, process_alive, temporary_name, unwritable
 from ..errors import InputError, UnknownVoiceError, VoiceError, printable
 from .piper_engine import (
     PiperVoiceFile,
@@ -453,20 +453,8 @@ def _clear_leftovers(folder: Path, key: str) -> None:
     for entry in folder.iterdir():
         match = _LEFTOVER.match(entry.name)
         if (match and match["name"] == key and entry.is_dir()
-                and not _process_alive(int(match["pid"]))):
+                and not process_alive(int(match["pid"]))):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_voice(wanted: str, folder: Path | None = None) -> Path:
