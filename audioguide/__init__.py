@@ -19,11 +19,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# The modules `render` and `play` share their names with the functions below: load them
-# first, so that the functions (defined after) are what `audioguide.render` and
-# `audioguide.play` stay.
-from . import play as _play_module  # noqa: E402,F401
-from . import render as _render_module  # noqa: E402,F401
+# The package `render` shares its name with the function below: load it first (its
+# __init__ is empty), so that the function, defined after, is what `audioguide.render` stays.
+from . import render as _render_package  # noqa: F401
 from .errors import (
     AudioguideError,
     ExportError,
@@ -38,9 +36,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pydub
 
-    from .pipeline import PlaylistResult, RenderResult
+    from .jobs.pipeline import PlaylistResult, RenderResult
     from .script import Session
-    from .timeline import Timeline
+    from .timeline.compile import Timeline
 
 __version__ = "0.1.0"
 
@@ -67,7 +65,7 @@ def load_session(name_or_path: str | Path,
 
 def _options(engine: str | None, voice: str | None, sample_rate: int | None = None,
              channels: int | None = None) -> Any:
-    from .pipeline import RenderOptions
+    from .jobs.pipeline import RenderOptions
 
     return RenderOptions(engine=engine, voice_id=voice, sample_rate=sample_rate,
                          channels=channels)
@@ -78,7 +76,7 @@ def compile_timeline(session: Session | str | Path, *, engine: str | None = None
                      channels: int | None = None,
                      progress: Progress | None = None) -> Timeline:
     """Make the session's speech and place every clip: the Timeline (integer samples)."""
-    from .pipeline import prepare
+    from .jobs.pipeline import prepare
 
     with prepare(session, _options(engine, voice, sample_rate, channels), progress) as ready:
         return ready.timeline
@@ -90,7 +88,7 @@ def render(session: Session | str | Path, path: str | Path, *, engine: str | Non
            progress: Progress | None = None) -> RenderResult:
     """Render to a file (format from `format` or the extension), tagged, with chapters;
     `loudness` is a target in LUFS, None to keep the levels as written, or SCRIPT."""
-    from .pipeline import SCRIPT_DEFAULT, ExportOptions, render_file
+    from .jobs.pipeline import SCRIPT_DEFAULT, ExportOptions, render_file
 
     export = ExportOptions(format=format,
                            loudness_lufs=SCRIPT_DEFAULT if loudness == SCRIPT else loudness)
@@ -102,7 +100,7 @@ def blocks(session: Session | str | Path, *, engine: str | None = None,
            channels: int | None = None) -> Iterator[np.ndarray]:
     """The mix, block by block: float32 arrays of shape (frames, channels), levels as
     written (no loudness pass), peaks limited to -1 dBFS. Memory stays bounded."""
-    from .pipeline import prepare
+    from .jobs.pipeline import prepare
 
     with prepare(session, _options(engine, voice, sample_rate, channels)) as ready:
         yield from ready.blocks()
@@ -116,7 +114,7 @@ def to_segment(session: Session | str | Path, *, engine: str | None = None,
     import numpy as np
     import pydub
 
-    from .pipeline import prepare
+    from .jobs.pipeline import prepare
 
     with prepare(session, _options(engine, voice, sample_rate, channels)) as ready:
         timeline = ready.timeline
@@ -149,7 +147,7 @@ def build_playlist(path: str | Path, m3u8: str | Path | None = None,
                    mix: str | Path | None = None, *,
                    progress: Progress | None = None) -> PlaylistResult:
     """A playlist file → its M3U8 (and, with `mix`, one continuous loudness-matched file)."""
-    from .pipeline import build_playlist as build
+    from .jobs.pipeline import build_playlist as build
 
     return build(Path(path), Path(m3u8) if m3u8 else None, Path(mix) if mix else None,
                  progress=progress)
@@ -162,7 +160,7 @@ def play(session: Session | str | Path, *, backend: str = "miniaudio",
     (KeyboardInterrupt stops it with a short fade)."""
     import time
 
-    from .pipeline import live_player, prepare, starts_at_once
+    from .jobs.pipeline import live_player, prepare, starts_at_once
 
     live = starts_at_once(backend)
     with prepare(session, _options(engine, voice), live=live) as ready:

@@ -125,7 +125,7 @@ def decoded_seconds(path: Path) -> float:
             if info.total_samples:
                 return float(info.total_samples / info.sample_rate)
         if suffix in (".m4a", ".m4b", ".mp4"):
-            from .mp4 import audio_timing
+            from .output.mp4 import audio_timing
 
             timing = audio_timing(path)
             if timing is not None and timing.samples:

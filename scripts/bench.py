@@ -72,7 +72,7 @@ WORDS = ["in", "out", "hold", "rest", "calm", "soft", "slow", "ease", "still", "
 
 def make_clips(folder: Path, cache: Path) -> dict[str, float]:
     """Speak every sentence and word with the real pyttsx3 voice; write each as a WAV."""
-    from audioguide.pipeline import RenderOptions, prepare
+    from audioguide.jobs.pipeline import RenderOptions, prepare
 
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "lexicon.yaml"
@@ -301,7 +301,7 @@ def run_timeline(timeline: Timeline, work: Path, clips: Path, repeat: int, timeo
                   + (f"{result[0]:7.2f} s, {result[1]:6.0f} MB" if result else "timed out"),
                   flush=True)
     # MP3: audioguide's whole render against ffmpeg encoding audioguide's WAV alone.
-    from audioguide.export import ExportSettings, encoder_options
+    from audioguide.output.export import ExportSettings, encoder_options
     encode = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i",
               str(folder / "ag.wav"), *encoder_options(ExportSettings("mp3", RATE, CHANNELS)),
               str(folder / "floor.mp3")]

@@ -37,10 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from audioguide.export import ExportSettings, encoder_options, export
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.pipeline import ExportOptions, RenderOptions, prepare, render_file
-from audioguide.tags import Tags
+from audioguide.jobs.pipeline import ExportOptions, RenderOptions, prepare, render_file
+from audioguide.output.export import ExportSettings, encoder_options, export
+from audioguide.output.tags import Tags
 
 RATE = 44100
 CUES_PER_HOUR = 1000
@@ -161,7 +161,7 @@ def child(script: str, fmt: str, out: str, cache: str) -> None:
     """
     started = time.perf_counter()
     if fmt == "mix":
-        from audioguide.pipeline import build_playlist
+        from audioguide.jobs.pipeline import build_playlist
 
         mixed = build_playlist(Path(script), mix=Path(out))
         print(json.dumps({"rss_kb": _vm_hwm_kb(), "length": int(mixed.mix_seconds * RATE)}))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioguide.pipeline import RenderOptions, prepare
+from audioguide.jobs.pipeline import RenderOptions, prepare
 
 DATA = Path(__file__).parent / "data"
 

@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from audioguide import export as export_module
 from audioguide.atomic import CacheWarning, disk_errno, errno_in_text, unwritable
 from audioguide.cli import cli
 from audioguide.errors import ExportError
-from audioguide.export import ExportSettings, export
-from audioguide.loudness import Loudness
-from audioguide.memo import LoudnessMemo
+from audioguide.output import export as export_module
+from audioguide.output.export import ExportSettings, export
+from audioguide.render.loudness import Loudness
+from audioguide.render.memo import LoudnessMemo
 from audioguide.voices import SpeechBank, SpeechCache, SpeechRequest, VoiceSettings
 from audioguide.voices.draft import DraftEngine
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from audioguide.errors import ExportError, InputError
-from audioguide.export import ExportSettings, export, format_for
 from audioguide.ffmpeg import find_ffmpeg
+from audioguide.jobs.pipeline import RenderOptions, render_file
 from audioguide.media import decode
-from audioguide.pipeline import RenderOptions, render_file
+from audioguide.output.export import ExportSettings, export, format_for
 
 from conftest import BrokenFfmpeg, WriteScript
 

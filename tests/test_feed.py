@@ -24,8 +24,8 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import cli
-from audioguide.feed import PODCAST, PSC, clean_text
 from audioguide.ffmpeg import find_ffmpeg
+from audioguide.output.feed import PODCAST, PSC, clean_text
 
 pytestmark = pytest.mark.real
 

@@ -29,9 +29,9 @@ from PIL import Image
 from audioguide.cli import cli
 from audioguide.cover import MAX_COVER_BYTES, PALETTES, draw_cover, generated_cover, read_cover
 from audioguide.ffmpeg import find_ffmpeg
+from audioguide.jobs.pipeline import ExportOptions, RenderOptions, build_playlist, render_file
 from audioguide.media import decode, probe
-from audioguide.mp4 import audio_timing
-from audioguide.pipeline import ExportOptions, RenderOptions, build_playlist, render_file
+from audioguide.output.mp4 import audio_timing
 from audioguide.script.schema import KINDS
 
 from conftest import WriteScript

@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audioguide.errors import InputError, ScriptError
-from audioguide.playlist import load_playlist
+from audioguide.playlist.load import load_playlist
 from audioguide.script.load import builtin_sessions, load_variables, parse_session
 from audioguide.script.model import VoiceSpec
-from audioguide.timeline import CompileOptions, compile_timeline
+from audioguide.timeline.compile import CompileOptions, compile_timeline
 
 pytestmark = pytest.mark.slow
 

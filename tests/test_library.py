@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import cli
-from audioguide.pipeline import RenderOptions, default_voice_name, known_lengths, prepare
+from audioguide.jobs.pipeline import RenderOptions, default_voice_name, known_lengths, prepare
 from audioguide.script import (
     Bell,
     Breathe,

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioguide.pipeline import RenderOptions, prepare
-from audioguide.play import Player
-from audioguide.render import render_blocks
-from audioguide.tui import run_live
+from audioguide.cli.tui import run_live
+from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.live.player import Player
+from audioguide.render.mixer import render_blocks
 
 from conftest import WriteScript
 

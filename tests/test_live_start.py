@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from test_live import NEEDS, private_pulse, pulse_missing
 
-from audioguide.liverender import BEHIND
-from audioguide.pipeline import RenderOptions, prepare
+from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.live.mix import BEHIND
 
 from conftest import WriteScript
 

@@ -17,16 +17,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioguide.clips import ClipLibrary
 from audioguide.errors import ScriptError, VoiceError
-from audioguide.livecompile import Frontier, LiveTimeline, floor_timeline, start_live
-from audioguide.liverender import BEHIND, Spans, hold_point, live_blocks
-from audioguide.pipeline import RenderOptions, prepare
-from audioguide.play import Player
-from audioguide.render import _BedPlayer, render_blocks
+from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.live.mix import BEHIND, Spans, hold_point, live_blocks
+from audioguide.live.player import Player
+from audioguide.live.timeline import Frontier, LiveTimeline, floor_timeline, start_live
+from audioguide.render.mixer import _BedPlayer, render_blocks
+from audioguide.render.sources import ClipLibrary
 from audioguide.script import Session, VoiceSpec, builtin_sessions, load_session
 from audioguide.script.model import Location
-from audioguide.timeline import (
+from audioguide.timeline.compile import (
     Clip,
     CompileOptions,
     Timeline,

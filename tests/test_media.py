@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioguide.clips import ClipLibrary
 from audioguide.ffmpeg import find_ffmpeg
 from audioguide.media import decode, read_wav
-from audioguide.timeline import FileClip
+from audioguide.render.sources import ClipLibrary
+from audioguide.timeline.compile import FileClip
 from audioguide.voices import SpeechBank
 from audioguide.voices.cache import SpeechCache
 
@@ -63,7 +63,7 @@ def test_decoded_files_are_kept_up_to_a_byte_budget(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     paths = [write_wav(tmp_path / f"{i}.wav", 2, 2, frames=10000) for i in range(4)]
     calls: list[Path] = []
-    import audioguide.clips as clips
+    from audioguide.render import sources as clips
 
     def counting(path: Path, rate: int, channels: int) -> np.ndarray:
         calls.append(path)
@@ -117,7 +117,7 @@ def test_a_long_bed_file_is_streamed_not_held(tmp_path: Path) -> None:
 
     path = write_wav(tmp_path / "bed.wav", 2, 2, frames=44100 * 8)
     library = ClipLibrary(SpeechBank(SpeechCache(tmp_path / "cache")), 44100, 2)
-    from audioguide.timeline import FileLoop
+    from audioguide.timeline.compile import FileLoop
 
     held = library.open_bed(FileLoop(path))
     assert isinstance(held, LoopBed)

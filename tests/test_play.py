@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import cli
+from audioguide.cli.tui import Display
 from audioguide.errors import InputError, PlaybackError
-from audioguide.pipeline import RenderOptions, prepare
-from audioguide.play import Player, SimpleaudioBackend, describe
-from audioguide.render import render_blocks
+from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.live.player import Player, SimpleaudioBackend, describe
+from audioguide.render.mixer import render_blocks
 from audioguide.script.adhoc import breathing_session
-from audioguide.tui import Display
 
 from conftest import WriteScript
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.errors import ScriptError
-from audioguide.limits import Limits
-from audioguide.pipeline import RenderOptions, prepare
+from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.timeline.limits import Limits
 from audioguide.voices import SpeechCache
 
 from conftest import WriteScript

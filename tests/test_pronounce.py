@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.errors import ScriptError
-from audioguide.pipeline import RenderOptions, prepare
+from audioguide.jobs.pipeline import RenderOptions, prepare
 from audioguide.script import load_session
-from audioguide.timeline import CompileOptions, Respeller, speech_plan
+from audioguide.timeline.compile import CompileOptions, Respeller, speech_plan
 from audioguide.voices.draft import DraftEngine
 
 from conftest import WriteScript

@@ -4,8 +4,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from audioguide.pipeline import RenderOptions, prepare
-from audioguide.render import LIMIT, Limiter, mix_blocks, render_blocks
+from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.render.mixer import LIMIT, Limiter, mix_blocks, render_blocks
 from audioguide.sounds import BellStrike, HumDrone, NoiseBed, PacerTone, SteadyTone, Tick
 
 from conftest import WriteScript, dominant_hz, render_array
@@ -109,7 +109,7 @@ def test_limiter_leaves_quiet_audio_untouched_and_catches_every_peak() -> None:
 
 
 def test_two_renders_are_byte_identical(write_script: WriteScript, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from audioguide.pipeline import render_file
+    from audioguide.jobs.pipeline import render_file
 
     path = write_script("""
         voice: {engine: draft}

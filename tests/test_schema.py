@@ -31,7 +31,7 @@ from audioguide.cli import cli
 from audioguide.errors import ScriptError
 from audioguide.script import builtin_sessions, ecma, load_session, parse_session
 from audioguide.script.editor import SCHEMA_FILE, install_schema, schema_text, with_modeline
-from audioguide.script.kinds import (
+from audioguide.script.fields import (
     Choice,
     Custom,
     Duration,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from audioguide.breathing import PATTERNS
-from audioguide.pipeline import RenderOptions, prepare
-from audioguide.render import render_blocks
+from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.render.mixer import render_blocks
 from audioguide.units import seconds_to_samples
 
 from conftest import WriteScript, dominant_hz, render_array

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.pipeline import prepare
-from audioguide.subtitles import (
+from audioguide.jobs.pipeline import prepare
+from audioguide.output.subtitles import (
     Cue,
     clock,
     lrc,

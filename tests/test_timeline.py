@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from audioguide.clips import ClipLibrary
 from audioguide.errors import ScriptError
-from audioguide.pipeline import RenderOptions, prepare
+from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.render.sources import ClipLibrary
 from audioguide.script import VoiceSpec, load_session
-from audioguide.timeline import CompileOptions, Timeline, compile_timeline, speech_requests
+from audioguide.timeline.compile import CompileOptions, Timeline, compile_timeline, speech_requests
 from audioguide.units import seconds_to_samples
 from audioguide.voices import SpeechBank, SpeechCache
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from audioguide.errors import ScriptError, UnknownVoiceError, VoiceError
-from audioguide.pipeline import RenderOptions, prepare
+from audioguide.jobs.pipeline import RenderOptions, prepare
 from audioguide.voices import (
     SpeechBank,
     SpeechCache,
@@ -357,7 +357,7 @@ def test_calm_lines_are_made_again_when_their_shaping_changes(
 
 def test_calm_style_slows_and_lowers_the_voice(write_script: WriteScript) -> None:
     from audioguide.script.model import VoiceSpec
-    from audioguide.timeline import CALM_PITCH, CALM_RATE, voice_settings
+    from audioguide.timeline.compile import CALM_PITCH, CALM_RATE, voice_settings
 
     calm = voice_settings(VoiceSpec(engine="pyttsx3", rate_wpm=120.0, style="calm"))
     assert (calm.rate_wpm, calm.pitch, calm.style) == (120.0 * CALM_RATE, CALM_PITCH, "calm")

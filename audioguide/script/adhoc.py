@@ -6,7 +6,7 @@ import json
 
 from ..breathing import PATTERNS, parse_pattern_text
 from ..errors import InputError
-from .kinds import suggest
+from .fields import suggest
 from .load import parse_session
 from .model import Session
 from .schema import CUES, NOISES

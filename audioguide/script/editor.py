@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..atomic import atomic_path, unwritable
 from ..errors import ExportError, InputError
-from .kinds import kind_of
+from .fields import kind_of
 from .load import SCRIPT_SUFFIXES, builtin_sessions, read_text
 from .schema import json_schema
 

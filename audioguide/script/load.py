@@ -16,7 +16,7 @@ import yaml
 from ..breathing import DEFAULT_WORDS
 from ..errors import InputError, Issue, ScriptError
 from .bounds import check_bounds
-from .kinds import Context, Invalid, Variables, clip, kind_of, local_path, suggest
+from .fields import Context, Invalid, Variables, clip, kind_of, local_path, suggest
 from .model import (
     At,
     Bed,
@@ -350,7 +350,7 @@ def load_variables(path: Path) -> dict[str, str]:
 def new_session(name: str, source: str | Path, force: bool = False,
                 folder: Path | None = None) -> Path:
     """Copy a session (a built-in or a file) to `NAME.yaml` to edit; never over a file."""
-    from ..export import write_text
+    from ..output.export import write_text
 
     text = find_script(source).read_text(encoding="utf-8")
     target = (folder or Path.cwd()) / (name if name.endswith(SCRIPT_SUFFIXES) else f"{name}.yaml")

@@ -17,7 +17,7 @@ from ..breathing import (
 from ..cover import NO_COVER, CoverProblem, read_cover
 from ..units import parse_note
 from . import ecma
-from .kinds import (
+from .fields import (
     FALSE_WORDS,
     INVALID,
     TRUE_WORDS,

@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from . import __version__
-from .dsp import Audio, fade_curve
-from .errors import AudioguideError, ExportError, InputError, Issue, MediaError, ScriptError
-from .media import AUDIO_SUFFIXES, AudioInfo, decode_stream, decoded_seconds, probe
-from .script.kinds import (
+from .. import __version__
+from ..dsp import Audio, fade_curve
+from ..errors import AudioguideError, ExportError, InputError, Issue, MediaError, ScriptError
+from ..media import AUDIO_SUFFIXES, AudioInfo, decode_stream, decoded_seconds, probe
+from ..output.tags import ChapterMark, ms_at_or_after
+from ..script.fields import (
     Context,
     Custom,
     Duration,
@@ -41,11 +42,10 @@ from .script.kinds import (
     local_path,
     resolve_file,
 )
-from .script.load import compose, find_script, read_text
-from .script.model import Location
-from .script.schema import COVER, LOUDNESS
-from .tags import ChapterMark, ms_at_or_after
-from .units import seconds_to_samples
+from ..script.load import compose, find_script, read_text
+from ..script.model import Location
+from ..script.schema import COVER, LOUDNESS
+from ..units import seconds_to_samples
 
 MAX_TRACKS = 5000
 

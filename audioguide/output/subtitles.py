@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
+from ..timeline.compile import Timeline
 from .export import write_text
 from .tags import format_ms
-from .timeline import Timeline
 
 #: The formats written, by extension.
 SUBTITLE_FORMATS = ("vtt", "srt", "lrc")

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .dsp import Audio
-from .errors import AudioguideError
-from .ffmpeg import find_ffmpeg
+from ..dsp import Audio
+from ..errors import AudioguideError
+from ..ffmpeg import find_ffmpeg
 
 #: ebur128 reports this (its gate) for silence.
 SILENT_LUFS = -70.0

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError, Issue, ScriptError
-from .script.model import Bell, Choose, Location, Repeat, Section, Session, Sound, Step
-from .voices import SpeechRequest
+from ..errors import InputError, Issue, ScriptError
+from ..script.model import Bell, Choose, Location, Repeat, Section, Session, Sound, Step
+from ..voices import SpeechRequest
 
 #: Defaults, and the environment variables that change them.
 MAX_LINES = 3000

@@ -17,9 +17,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
-from .breathing import PHASE_KINDS, Pattern, breaths_per_minute, pattern_from_lengths
-from .errors import Issue, ScriptError, UnknownVoiceError
-from .script.model import (
+from ..breathing import PHASE_KINDS, Pattern, breaths_per_minute, pattern_from_lengths
+from ..errors import Issue, ScriptError, UnknownVoiceError
+from ..script.model import (
     At,
     Bed,
     Bell,
@@ -37,13 +37,13 @@ from .script.model import (
     Tone,
     VoiceSpec,
 )
-from .script.model import (
+from ..script.model import (
     Rhythm as RhythmStep,
 )
-from .sounds import TICK_HZ, BellStrike, HumDrone, PacerTone, Rhythm, SteadyTone, Tick
-from .units import MAX_SESSION_SECONDS, format_seconds, seconds_to_samples
-from .voices import SpeechRequest, VoiceSettings
-from .voices.recorded import Line, RecordingFolder, number_lines
+from ..sounds import TICK_HZ, BellStrike, HumDrone, PacerTone, Rhythm, SteadyTone, Tick
+from ..units import MAX_SESSION_SECONDS, format_seconds, seconds_to_samples
+from ..voices import SpeechRequest, VoiceSettings
+from ..voices.recorded import Line, RecordingFolder, number_lines
 
 #: Holds longer than this draw a warning.
 LONG_HOLD_S = 10

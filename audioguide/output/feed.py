@@ -31,8 +31,8 @@ from typing import Any
 
 import mutagen
 
-from . import __version__
-from .errors import InputError
+from .. import __version__
+from ..errors import InputError
 from .export import atomic_output, write_text
 from .tags import ChapterMark, format_ms
 

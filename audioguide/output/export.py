@@ -24,11 +24,11 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .atomic import atomic_path, disk_errno, errno_in_text, unwritable, writes_to
-from .cover import Cover
-from .dsp import Audio
-from .errors import ExportError, InputError
-from .ffmpeg import find_ffmpeg
+from ..atomic import atomic_path, disk_errno, errno_in_text, unwritable, writes_to
+from ..cover import Cover
+from ..dsp import Audio
+from ..errors import ExportError, InputError
+from ..ffmpeg import find_ffmpeg
 from .tags import ChapterMark, Tags, ffmetadata, info_chunk, write_tags
 
 FORMATS = ("mp3", "wav", "ogg", "flac", "m4b", "m4a")

@@ -23,11 +23,11 @@ from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .clips import ClipLibrary
-from .errors import ScriptError, UnknownVoiceError
-from .script import Session
-from .script.model import Bed
-from .timeline import (
+from ..errors import ScriptError, UnknownVoiceError
+from ..render.sources import ClipLibrary
+from ..script import Session
+from ..script.model import Bed
+from ..timeline.compile import (
     DUCK_ATTACK_S,
     DUCK_RELEASE_S,
     BedTrack,
@@ -43,9 +43,9 @@ from .timeline import (
     compile_timeline,
     duck_spans,
 )
-from .units import seconds_to_samples
-from .voices import SpeechRequest
-from .voices.ahead import SpeechAhead
+from ..units import seconds_to_samples
+from ..voices import SpeechRequest
+from ..voices.ahead import SpeechAhead
 
 #: Stands in for "not known yet" as the end of a session: later than any real one.
 UNKNOWN_END = 2**62

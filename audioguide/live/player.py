@@ -26,10 +26,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .dsp import Audio
-from .errors import PlaybackError
-from .timeline import Item, Timeline
-from .units import db_to_gain
+from ..dsp import Audio
+from ..errors import PlaybackError
+from ..timeline.compile import Item, Timeline
+from ..units import db_to_gain
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .clips import ClipLibrary
-from .dsp import Audio
-from .livecompile import Frontier, LiveTimeline
-from .render import BLOCK_FRAMES, Limiter, Mixer
-from .timeline import Clip, Timeline
+from ..dsp import Audio
+from ..render.mixer import BLOCK_FRAMES, Limiter, Mixer
+from ..render.sources import ClipLibrary
+from ..timeline.compile import Clip, Timeline
+from .timeline import Frontier, LiveTimeline
 
 log = logging.getLogger(__name__)
 

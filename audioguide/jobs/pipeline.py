@@ -12,12 +12,14 @@ from datetime import date as date_type
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
-from .clips import ClipLibrary
-from .cover import Cover, option_cover, pick_cover
-from .dsp import Audio, rechunk
-from .errors import InputError, Issue, UnknownVoiceError
-from .export import (
+from .. import __version__
+from ..cover import Cover, option_cover, pick_cover
+from ..dsp import Audio, rechunk
+from ..errors import InputError, Issue, UnknownVoiceError
+from ..live.mix import live_blocks
+from ..live.player import Player, open_backend
+from ..live.timeline import UNKNOWN_END, LiveTimeline, start_live
+from ..output.export import (
     BITS,
     COVER_FORMATS,
     ExportSettings,
@@ -26,13 +28,8 @@ from .export import (
     format_for,
     write_text,
 )
-from .limits import Limits, check_files, check_speech
-from .livecompile import UNKNOWN_END, LiveTimeline, start_live
-from .liverender import live_blocks
-from .loudness import Loudness, measure_file_loudness, measure_loudness
-from .memo import LoudnessMemo, fingerprint
-from .play import Player, open_backend
-from .playlist import (
+from ..output.tags import ChapterMark, Tags, chapters_sidecar, ms_at_or_after, track_numbers
+from ..playlist.load import (
     Playlist,
     SessionLength,
     SessionRenderer,
@@ -43,11 +40,13 @@ from .playlist import (
     resolve_tracks,
     track_gains,
 )
-from .render import Limiter, limit_stream, render_blocks
-from .script import Session, VoiceSpec, builtin_sessions, load_session
-from .script.model import Location
-from .tags import ChapterMark, Tags, chapters_sidecar, ms_at_or_after, track_numbers
-from .timeline import (
+from ..render.loudness import Loudness, measure_file_loudness, measure_loudness
+from ..render.memo import LoudnessMemo, fingerprint
+from ..render.mixer import Limiter, limit_stream, render_blocks
+from ..render.sources import ClipLibrary
+from ..script import Session, VoiceSpec, builtin_sessions, load_session
+from ..script.model import Location
+from ..timeline.compile import (
     AutoVoice,
     Chapter,
     CompileOptions,
@@ -56,9 +55,10 @@ from .timeline import (
     compile_timeline,
     speech_plan,
 )
-from .units import db_to_gain
-from .voices import SpeechBank, SpeechCache, default_cache_dir
-from .voices.catalogue import auto_candidates
+from ..timeline.limits import Limits, check_files, check_speech
+from ..units import db_to_gain
+from ..voices import SpeechBank, SpeechCache, default_cache_dir
+from ..voices.catalogue import auto_candidates
 
 #: progress(stage, done, total); stages are "speech" (lines made), "measure" (frames of
 #: the loudness pass) and "render" (frames).

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, VoiceError
-from .export import ExportSettings, export
-from .script import Session, load_session
-from .script.model import Say
-from .tags import Tags
-from .timeline import Narrator, spoken_steps
-from .voices import ENGINES, SpeechBank, SpeechCache, SpeechRequest, VoiceInfo, VoiceSettings
-from .voices.bank import create_engine
-from .voices.catalogue import language_matches
-from .voices.recorded import AUDIO_EXTENSIONS, RecordingFolder
+from ..errors import InputError, VoiceError
+from ..output.export import ExportSettings, export
+from ..output.tags import Tags
+from ..script import Session, load_session
+from ..script.model import Say
+from ..timeline.compile import Narrator, spoken_steps
+from ..voices import ENGINES, SpeechBank, SpeechCache, SpeechRequest, VoiceInfo, VoiceSettings
+from ..voices.bank import create_engine
+from ..voices.catalogue import language_matches
+from ..voices.recorded import AUDIO_EXTENSIONS, RecordingFolder
 
 SAMPLE_RATE = 44100
 

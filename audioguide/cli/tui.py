@@ -16,8 +16,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
-from .play import Player, PlayState, describe
-from .units import format_seconds
+from ..live.player import Player, PlayState, describe
+from ..units import format_seconds
 
 PHASE_WORDS = {"inhale": "Breathe in", "top_up": "A little more", "hold": "Hold",
                "exhale": "Breathe out", "hold_out": "Rest"}

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from . import __version__
-from .errors import AudioguideError, PlaybackError, ScriptError
-from .export import CODECS, FORMATS
-from .pipeline import (
+from .. import __version__
+from ..errors import AudioguideError, PlaybackError, ScriptError
+from ..jobs.pipeline import (
     SCRIPT_DEFAULT,
     ExportOptions,
     Prepared,
@@ -27,21 +26,22 @@ from .pipeline import (
     prepare,
     render_file,
 )
-from .script import (
+from ..output.export import CODECS, FORMATS
+from ..output.subtitles import check_subtitles, lines_json, subtitles_path, write_subtitles
+from ..script import (
     Session,
     find_script,
     load_variables,
     new_session,
 )
-from .script.editor import install_schema, schema_text
-from .script.schema import CUES, KINDS, STYLES
-from .subtitles import check_subtitles, lines_json, subtitles_path, write_subtitles
-from .timeline import Timeline
-from .units import format_seconds
-from .voices import ENGINES
+from ..script.editor import install_schema, schema_text
+from ..script.schema import CUES, KINDS, STYLES
+from ..timeline.compile import Timeline
+from ..units import format_seconds
+from ..voices import ENGINES
 
 if TYPE_CHECKING:
-    from .play import Player
+    from ..live.player import Player
 
 DEBUG_ENV = "AUDIOGUIDE_DEBUG"
 
@@ -532,7 +532,7 @@ def voices(ctx: click.Context, engine: str | None, language: str | None, availab
                                    "with `audioguide voices add NAME`, then use --sample")
         _list_available(language)
         return
-    from .voicetools import voice_catalogue, write_samples
+    from ..jobs.library import voice_catalogue, write_samples
 
     if sample is not None and not sample.strip():
         raise click.BadParameter("the text is empty; write a short sentence",
@@ -562,7 +562,7 @@ def voices(ctx: click.Context, engine: str | None, language: str | None, availab
 
 
 def _list_available(language: str | None) -> None:
-    from .voices.catalogue import fetch_catalogue, installed_names
+    from ..voices.catalogue import fetch_catalogue, installed_names
 
     found = fetch_catalogue().matching(language)
     have = installed_names()
@@ -594,8 +594,8 @@ def voices_add(names: Sequence[str], force: bool, quiet: bool) -> None:
       audioguide voices add en_GB-alan-medium
       AUDIOGUIDE_VOICES_URL=http://mirror.local/piper-voices/ audioguide voices add en_US-amy-low
     """
-    from .voices.catalogue import fetch_catalogue, install_voice
-    from .voices.piper_engine import INSTALL_HINT, piper_available
+    from ..voices.catalogue import fetch_catalogue, install_voice
+    from ..voices.piper_engine import INSTALL_HINT, piper_available
 
     catalogue = fetch_catalogue()
     chosen = [catalogue.find(name) for name in names]
@@ -628,7 +628,7 @@ def voices_remove(names: Sequence[str]) -> None:
     Example:
       audioguide voices remove en_GB-alan-medium
     """
-    from .voices.catalogue import remove_voice
+    from ..voices.catalogue import remove_voice
 
     for name in names:
         click.echo(f"removed {remove_voice(name)}", err=True)
@@ -654,7 +654,7 @@ def record_list_command(script: str, folder: Path | None, sets: Sequence[str],
     Example:
       audioguide record-list safe-place --folder recordings/
     """
-    from .voicetools import record_list
+    from ..jobs.library import record_list
 
     listing = record_list(script, _parse_sets(sets), folder)
     if as_json:
@@ -696,7 +696,7 @@ def _cache_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @_cache_option
 def cache_info(cache_dir: Path | None) -> None:
     """Where the cache is, how many lines it holds and how big it is."""
-    from .voices import SpeechCache
+    from ..voices import SpeechCache
 
     stats = SpeechCache(cache_dir).stats()
     click.echo(f"folder   {stats.root}")
@@ -710,8 +710,8 @@ def cache_info(cache_dir: Path | None) -> None:
 @_cache_option
 def cache_clear(cache_dir: Path | None) -> None:
     """Remove every cached line and remembered loudness (made again when next needed)."""
-    from .memo import LoudnessMemo
-    from .voices import SpeechCache
+    from ..render.memo import LoudnessMemo
+    from ..voices import SpeechCache
 
     store = SpeechCache(cache_dir)
     removed = store.clear()
@@ -749,8 +749,8 @@ def _play(script: str | Session, options: RenderOptions, backend: str, device: s
           speed: int) -> None:
     """Play live, starting at once (lines not yet cached are made as it plays, or first,
     with a progress bar, where it cannot start so); exit 130 after Ctrl-C."""
-    from .pipeline import live_player, starts_at_once
-    from .playlist import is_playlist
+    from ..jobs.pipeline import live_player, starts_at_once
+    from ..playlist.load import is_playlist
     from .tui import run_live
 
     if isinstance(script, str) and Path(script).is_file() and is_playlist(Path(script)):
@@ -772,7 +772,7 @@ def _play(script: str | Session, options: RenderOptions, backend: str, device: s
 
 
 def _play_playlist(path: Path, backend: str, device: str | None) -> None:
-    from .pipeline import live_playlist
+    from ..jobs.pipeline import live_playlist
     from .tui import run_live
 
     reporter = _Reporter(sys.stderr.isatty())
@@ -852,7 +852,7 @@ def breathe(pattern: str, minutes: float | None, cycles: int | None, cue: str, b
       audioguide breathe prolonged-exhale --hum --save humming.mp3
       audioguide breathe 4-7-8 --cycles 8 --save calm/478.mp3 --subtitles auto
     """
-    from .script.adhoc import breathing_session
+    from ..script.adhoc import breathing_session
 
     if subtitles is not None:
         if save is None:
@@ -879,7 +879,7 @@ def devices() -> None:
     Example:
       audioguide devices
     """
-    from .play import output_devices
+    from ..live.player import output_devices
 
     found = output_devices()
     if not found:
@@ -925,7 +925,7 @@ def playlist_build(file: Path, output: Path | None, mix: Path | None, absolute: 
       audioguide playlist build evening.yaml
       audioguide playlist build evening.yaml --mix evening.mp3
     """
-    from .pipeline import build_playlist
+    from ..jobs.pipeline import build_playlist
 
     reporter = _Reporter(sys.stderr.isatty() and not quiet)
     try:
@@ -952,7 +952,7 @@ def playlist_show(file: Path) -> None:
     Example:
       audioguide playlist show evening.yaml
     """
-    from .pipeline import playlist_tracks
+    from ..jobs.pipeline import playlist_tracks
 
     chosen, tracks, _ = playlist_tracks(file)
     click.echo(f"{chosen.title}")
@@ -999,7 +999,7 @@ def feed_build(folder: Path, base_url: str, output: Path | None, title: str | No
       audioguide feed build output --base-url https://example.org/calm/
       audioguide feed build calm --base-url http://192.168.1.20:8000/ --image cover.jpg
     """
-    from .feed import FeedOptions, build_feed
+    from ..output.feed import FeedOptions, build_feed
 
     result = build_feed(folder, FeedOptions(base_url, output, title, author, image))
     for warning in result.warnings:

@@ -20,11 +20,11 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .atomic import CacheWarning, atomic_path
+from .. import __version__
+from ..atomic import CacheWarning, atomic_path
+from ..timeline.compile import FileClip, FileLoop, Timeline
+from ..voices import SpeechRequest
 from .loudness import Loudness
-from .timeline import FileClip, FileLoop, Timeline
-from .voices import SpeechRequest
 
 log = logging.getLogger(__name__)
 

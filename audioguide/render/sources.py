@@ -15,10 +15,10 @@ from typing import Protocol
 
 import numpy as np
 
-from .dsp import Audio
-from .errors import MediaError
-from .media import decode, decode_stream, probe
-from .sounds import (
+from ..dsp import Audio
+from ..errors import MediaError
+from ..media import decode, decode_stream, probe
+from ..sounds import (
     BellStrike,
     HumDrone,
     LoopBed,
@@ -29,8 +29,8 @@ from .sounds import (
     StreamLoopBed,
     Tick,
 )
-from .timeline import FileClip, FileLoop, NoiseSource
-from .voices import SpeechBank, SpeechRequest
+from ..timeline.compile import FileClip, FileLoop, NoiseSource
+from ..voices import SpeechBank, SpeechRequest
 
 
 class Reader(Protocol):

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clips import ClipLibrary, Reader
-from .dsp import Audio, envelope_slice, lowpass_fir, sliding_min
-from .timeline import BedTrack, Clip, Timeline
-from .units import db_to_gain
+from ..dsp import Audio, envelope_slice, lowpass_fir, sliding_min
+from ..timeline.compile import BedTrack, Clip, Timeline
+from ..units import db_to_gain
+from .sources import ClipLibrary, Reader
 
 #: Frames per block: large enough for numpy to be efficient, small enough to stay responsive.
 BLOCK_FRAMES = 32768

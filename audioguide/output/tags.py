@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import mutagen
 
-from .cover import Cover
-from .errors import ExportError, InputError
+from ..cover import Cover
+from ..errors import ExportError, InputError
 from .mp4 import audio_timing
 
 if TYPE_CHECKING:

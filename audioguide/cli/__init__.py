@@ -1,0 +1,5 @@
+"""The command line: the only module that imports Click."""
+
+from .main import cli
+
+__all__ = ["cli"]
