@@ -15,7 +15,7 @@ parts load on first use, so `import audioguide` stays quick.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from .errors import (
     ScriptError,
     VoiceError,
 )
+from .progress import Progress
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,8 +49,6 @@ __all__ = [
     "compile_timeline", "from_segment", "load_session", "play", "render", "to_segment",
 ]
 
-#: progress(stage, done, total): stage is "speech", "render", "measure", "encode", ...
-Progress = Callable[[str, int, int], None]
 #: "Loudness as the script says" (its `output.loudness`, -16 LUFS unless it says otherwise).
 SCRIPT = "script"
 

@@ -22,6 +22,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import ExportError, InputError
+
 log = logging.getLogger(__name__)
 
 #: The errno values that mean "this folder cannot take the file": full, read-only, not allowed.
@@ -174,3 +176,47 @@ def process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+#: How a command's user chooses another place, said when a folder cannot take a file.
+ELSEWHERE = "choose another folder with -o"
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, make_folder: bool = False,
+                  elsewhere: str = ELSEWHERE) -> Iterator[Path]:
+    """A temporary path beside `path`; renamed onto `path` only if the block finishes.
+
+    A folder that cannot take the file (full, read-only, not ours) is an ExportError that
+    names it and says what to do (`elsewhere`: how to choose another place).
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        if not make_folder:
+            raise InputError(f"the folder {folder} does not exist; create it, or add --mkdir")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            existing = next((p for p in path.absolute().parents if p.is_dir()), Path("/"))
+            plain = unwritable(exc, existing, elsewhere)
+            raise ExportError(f"cannot create the folder {folder}: "
+                              f"{plain or exc.strerror or exc}") from exc
+    try:
+        with atomic_path(path) as temporary:
+            yield temporary
+    except OSError as exc:
+        # Only a failure writing this file is about its folder; a file read meanwhile
+        # (a bed, a recording) that fails is named as itself.
+        if writes_to(path, exc.filename):
+            reason = unwritable(exc, path.absolute().parent, elsewhere) or exc.strerror
+        else:
+            reason = f"{exc.strerror or exc}: {exc.filename}"
+        raise ExportError(f"cannot write {path}: {reason or exc}") from exc
+
+
+def write_text(path: Path, text: str, make_folder: bool = False,
+               elsewhere: str = ELSEWHERE) -> Path:
+    """Write a small text file (a chapter list, a playlist, a script) the same safe way."""
+    with atomic_output(path, make_folder, elsewhere) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return path

@@ -11,6 +11,10 @@ import numpy.typing as npt
 
 Audio = npt.NDArray[np.float32]
 
+#: Frames per block, everywhere audio moves in blocks: large enough for numpy to be
+#: efficient, small enough to stay responsive.
+BLOCK_FRAMES = 32768
+
 # numpy only, on purpose: importing scipy.signal takes most of a second, which would be
 # most of the time from `audioguide breathe` to its first sound.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dsp import Audio
+from .dsp import BLOCK_FRAMES, Audio
 from .errors import MediaError
 from .ffmpeg import find_ffmpeg
 
@@ -193,7 +193,7 @@ def _wav_stream_start(head: bytes) -> tuple[int, int]:
 
 
 def decode_stream(path: Path, sample_rate: int, channels: int,
-                  block_frames: int = 32768) -> Iterator[Audio]:
+                  block_frames: int = BLOCK_FRAMES) -> Iterator[Audio]:
     """Decode a file block by block (never the whole file in memory)."""
     command = _decode_command(path, sample_rate, channels)
     try:

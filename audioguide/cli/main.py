@@ -557,7 +557,7 @@ def voices(ctx: click.Context, engine: str | None, language: str | None, availab
         else:
             click.echo(f"warning: {voice.engine} {voice.voice_id}: {problem}", err=True)
 
-    written = write_samples(listed, sample, out_dir, style=style, progress=report)
+    written = write_samples(listed, sample, out_dir, style=style, each=report)
     click.echo(f"{len(written)} samples in {out_dir}", err=True)
 
 

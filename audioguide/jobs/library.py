@@ -126,10 +126,11 @@ def sample_name(voice: VoiceInfo) -> str:
 def write_samples(voices: list[VoiceInfo], text: str, folder: Path, *,
                   rate_wpm: float = 130.0, style: str = "plain",
                   cache: SpeechCache | None = None,
-                  progress: Callable[[VoiceInfo, Path | None, str | None], None] | None = None
+                  each: Callable[[VoiceInfo, Path | None, str | None], None] | None = None
                   ) -> list[Path]:
     """Speak `text` with each voice into `folder/<engine>-<id>.wav`; a voice that fails is
-    reported through `progress` and skipped."""
+    reported through `each(voice, None, problem)` and skipped; a sample written, through
+    `each(voice, path, None)` (a result for each voice, not a progress count)."""
     folder.mkdir(parents=True, exist_ok=True)
     bank = SpeechBank(cache)
     written = []
@@ -141,16 +142,16 @@ def write_samples(voices: list[VoiceInfo], text: str, folder: Path, *,
                 bank.prepare([request])
                 samples = np.asarray(bank.samples(request, SAMPLE_RATE))
             except VoiceError as exc:
-                if progress:
-                    progress(voice, None, str(exc))
+                if each:
+                    each(voice, None, str(exc))
                 continue
             path = folder / sample_name(voice)
             export([samples.reshape(-1, 1)], path,
                    ExportSettings("wav", SAMPLE_RATE, 1,
                                   Tags(title=f"{voice.name} ({voice.engine})")))
             written.append(path)
-            if progress:
-                progress(voice, path, None)
+            if each:
+                each(voice, path, None)
     finally:
         bank.close()
     return written

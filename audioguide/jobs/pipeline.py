@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
+from ..atomic import write_text
 from ..cover import Cover, option_cover, pick_cover
 from ..dsp import Audio, rechunk
 from ..errors import InputError, Issue, UnknownVoiceError
@@ -26,7 +27,6 @@ from ..output.export import (
     codec_for,
     export,
     format_for,
-    write_text,
 )
 from ..output.tags import ChapterMark, Tags, chapters_sidecar, ms_at_or_after, track_numbers
 from ..playlist.load import (
@@ -40,6 +40,7 @@ from ..playlist.load import (
     resolve_tracks,
     track_gains,
 )
+from ..progress import Progress
 from ..render.loudness import Loudness, measure_file_loudness, measure_loudness
 from ..render.memo import LoudnessMemo, fingerprint
 from ..render.mixer import Limiter, limit_stream, render_blocks
@@ -59,10 +60,6 @@ from ..timeline.limits import Limits, check_files, check_speech
 from ..units import db_to_gain
 from ..voices import SpeechBank, SpeechCache, default_cache_dir
 from ..voices.catalogue import auto_candidates
-
-#: progress(stage, done, total); stages are "speech" (lines made), "measure" (frames of
-#: the loudness pass) and "render" (frames).
-Progress = Callable[[str, int, int], None]
 
 #: The limiter's true-peak ceiling when normalising: under the -1 dBTP promise, with room
 #: for lossy encoders, which add a little overshoot of their own.
@@ -107,8 +104,7 @@ class Prepared:
         """The rendered audio, block by block (as it is compiled, if live)."""
         if self.live is not None:
             return live_blocks(self.live, self.library)
-        report = (lambda done, total: progress("render", done, total)) if progress else None
-        return render_blocks(self.timeline, self.library, progress=report)
+        return render_blocks(self.timeline, self.library, progress=progress)
 
     def close(self) -> None:
         """Stop the speech engines (and the making of lines ahead)."""
@@ -147,7 +143,6 @@ def prepare(script: str | Path | Session, options: RenderOptions | None = None,
     bank = SpeechBank(SpeechCache(options.cache_dir))
     library = ClipLibrary(bank, rate, channels)
     try:
-        report = (lambda done, total: progress("speech", done, total)) if progress else None
         plan = list(speech_plan(session, compile_options))
         requests = [request for request, _ in plan]
         limits = options.limits or Limits.from_environment()
@@ -157,7 +152,7 @@ def prepare(script: str | Path | Session, options: RenderOptions | None = None,
         if growing is not None:
             return Prepared(session, growing.view(), library, growing.ahead.total, growing)
         try:
-            made = library.prepare_speech(requests, report)
+            made = library.prepare_speech(requests, progress)
         except UnknownVoiceError:
             # The compiler asks for each line again and reports the bad voice at its line.
             made = 0
@@ -256,9 +251,9 @@ def loudness_target(session: Session, options: ExportOptions) -> float | None:
 def measure(prepared: Prepared, progress: Progress | None = None,
             gain_db: float = 0.0, true_peak: bool = True) -> Loudness:
     """Integrated loudness and true peak of the session (as written, or with `gain_db`)."""
-    report = (lambda done, total: progress("measure", done, total)) if progress else None
     timeline = prepared.timeline
-    blocks = render_blocks(timeline, prepared.library, progress=report, gain_db=gain_db,
+    blocks = render_blocks(timeline, prepared.library, progress=progress, stage="measure",
+                           gain_db=gain_db,
                            true_peak_ceiling_db=LIMITER_CEILING_DBTP if gain_db else None)
     return measure_loudness(blocks, timeline.sample_rate, timeline.channels, true_peak)
 
@@ -335,8 +330,7 @@ def render_file(script: str | Path | Session, output: Path | None = None,
         target = loudness_target(session, export_options)
         measured, gain = (normalising_gain(prepared, target, progress) if target is not None
                           else (None, 0.0))
-        report = (lambda done, total: progress("render", done, total)) if progress else None
-        blocks = render_blocks(timeline, prepared.library, progress=report, gain_db=gain,
+        blocks = render_blocks(timeline, prepared.library, progress=progress, gain_db=gain,
                                true_peak_ceiling_db=LIMITER_CEILING_DBTP if measured else None)
         make_folder = export_options.make_folder or output is None
         export(blocks, path, settings, make_folder=make_folder)

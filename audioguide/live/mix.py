@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from ..dsp import Audio
-from ..render.mixer import BLOCK_FRAMES, Limiter, Mixer
+from ..dsp import BLOCK_FRAMES, Audio
+from ..render.mixer import Limiter, Mixer
 from ..render.sources import ClipLibrary
 from ..timeline.compile import Clip, Timeline
 from .timeline import Frontier, LiveTimeline

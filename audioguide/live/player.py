@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..dsp import Audio
+from ..dsp import BLOCK_FRAMES, Audio
 from ..errors import PlaybackError
 from ..timeline.compile import Item, Timeline
 from ..units import db_to_gain
@@ -440,7 +440,7 @@ class Player:
         self.rate = timeline.sample_rate
         self.channels = timeline.channels
         self._queue: queue.Queue[tuple[int, int | None, Audio]] = queue.Queue(
-            maxsize=max(2, int(ahead_s * self.rate / 32768) + 1))
+            maxsize=max(2, int(ahead_s * self.rate / BLOCK_FRAMES) + 1))
         self._current: tuple[int, Audio] | None = None
         #: Bumped by jump(): audio queued before it is dropped.
         self._generation = 0

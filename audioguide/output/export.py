@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..atomic import atomic_path, disk_errno, errno_in_text, unwritable, writes_to
+from ..atomic import ELSEWHERE, atomic_output, atomic_path, disk_errno, errno_in_text
 from ..cover import Cover
 from ..dsp import Audio
 from ..errors import ExportError, InputError
@@ -147,41 +147,6 @@ def to_pcm24(block: Audio) -> bytes:
 
 
 #: How a user writes somewhere else, in the advice for a folder that cannot take the file.
-ELSEWHERE = "choose another folder with -o"
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path, make_folder: bool = False,
-                  elsewhere: str = ELSEWHERE) -> Iterator[Path]:
-    """A temporary path beside `path`; renamed onto `path` only if the block finishes.
-
-    A folder that cannot take the file (full, read-only, not ours) is an ExportError that
-    names it and says what to do (`elsewhere`: how to choose another place).
-    """
-    folder = path.parent
-    if not folder.is_dir():
-        if not make_folder:
-            raise InputError(f"the folder {folder} does not exist; create it, or add --mkdir")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            existing = next((p for p in path.absolute().parents if p.is_dir()), Path("/"))
-            plain = unwritable(exc, existing, elsewhere)
-            raise ExportError(f"cannot create the folder {folder}: "
-                              f"{plain or exc.strerror or exc}") from exc
-    try:
-        with atomic_path(path) as temporary:
-            yield temporary
-    except OSError as exc:
-        # Only a failure writing this file is about its folder; a file read meanwhile
-        # (a bed, a recording) that fails is named as itself.
-        if writes_to(path, exc.filename):
-            reason = unwritable(exc, path.absolute().parent, elsewhere) or exc.strerror
-        else:
-            reason = f"{exc.strerror or exc}: {exc.filename}"
-        raise ExportError(f"cannot write {path}: {reason or exc}") from exc
-
-
 def export(blocks: Iterable[Audio], path: Path, settings: ExportSettings,
            make_folder: bool = False, elsewhere: str = ELSEWHERE) -> Path:
     """Write every block to `path` in `settings.format`, tagged; return the path."""
@@ -228,14 +193,6 @@ def _chapter_file(chapters: Sequence[ChapterMark]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(name)
-
-
-def write_text(path: Path, text: str, make_folder: bool = False,
-               elsewhere: str = ELSEWHERE) -> Path:
-    """Write a small text file (a chapter list, a playlist, a script) the same safe way."""
-    with atomic_output(path, make_folder, elsewhere) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-    return path
 
 
 def _write_tags(path: Path, settings: ExportSettings) -> None:

@@ -32,8 +32,8 @@ from typing import Any
 import mutagen
 
 from .. import __version__
+from ..atomic import atomic_output, write_text
 from ..errors import InputError
-from .export import atomic_output, write_text
 from .tags import ChapterMark, format_ms
 
 #: The enclosure type of each audio file the feed takes, by extension (Apple's for m4a).

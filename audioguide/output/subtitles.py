@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_text
 from ..errors import InputError
 from ..timeline.compile import Timeline
-from .export import write_text
 from .tags import format_ms
 
 #: The formats written, by extension.

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from .. import __version__
-from ..dsp import Audio, fade_curve
+from ..dsp import BLOCK_FRAMES, Audio, fade_curve
 from ..errors import AudioguideError, ExportError, InputError, Issue, MediaError, ScriptError
 from ..media import AUDIO_SUFFIXES, AudioInfo, decode_stream, decoded_seconds, probe
 from ..output.tags import ChapterMark, ms_at_or_after
@@ -337,7 +337,7 @@ def _relative(target: Path, base: Path) -> str:
 
 def mix_blocks(tracks: Sequence[Track], sample_rate: int, channels: int, *,
                gap_s: Fraction, crossfade_s: Fraction, gains_db: Sequence[float],
-               chapters: list[ChapterMark], block_frames: int = 32768) -> Iterator[Audio]:
+               chapters: list[ChapterMark], block_frames: int = BLOCK_FRAMES) -> Iterator[Audio]:
     """The tracks as one stream: each scaled by its gain, joined by silence or an equal-power
     crossfade. `chapters` is filled (one per track, in ms) as the stream is read."""
     gap = seconds_to_samples(gap_s, sample_rate)

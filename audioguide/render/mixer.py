@@ -8,18 +8,17 @@ flight, never on the session's length, and nothing ever clips.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..dsp import Audio, envelope_slice, lowpass_fir, sliding_min
+from ..dsp import BLOCK_FRAMES, Audio, envelope_slice, lowpass_fir, sliding_min
+from ..progress import Progress
 from ..timeline.compile import BedTrack, Clip, Timeline
 from ..units import db_to_gain
 from .sources import ClipLibrary, Reader
 
-#: Frames per block: large enough for numpy to be efficient, small enough to stay responsive.
-BLOCK_FRAMES = 32768
 #: Ceiling of the limiter: -1 dBFS.
 LIMIT = db_to_gain(-1.0)
 #: The interpolation filter for 4× oversampled (true) peaks: 97 taps (24 a phase), flat
@@ -32,7 +31,6 @@ _TAP_OFFSETS = np.arange(-11, 13)
 _PHASE_TAPS = np.array([[_OVERSAMPLE_FIR[_FIR_DELAY + k - 4 * j] for j in _TAP_OFFSETS]
                         for k in (1, 2, 3)], dtype=np.float32)
 
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -306,7 +304,7 @@ def mix_blocks(timeline: Timeline, library: ClipLibrary,
 
 def render_blocks(timeline: Timeline, library: ClipLibrary, *,
                   block_frames: int = BLOCK_FRAMES, progress: Progress | None = None,
-                  limit: bool = True, gain_db: float = 0.0,
+                  stage: str = "render", limit: bool = True, gain_db: float = 0.0,
                   true_peak_ceiling_db: float | None = None) -> Iterator[Audio]:
     """Timeline → blocks of shape (frames, channels), float32.
 
@@ -327,7 +325,7 @@ def render_blocks(timeline: Timeline, library: ClipLibrary, *,
     for block in limit_stream(mixed, limiter, timeline.channels):
         done += len(block)
         if progress:
-            progress(done, timeline.length)
+            progress(stage, done, timeline.length)
         yield block
 
 

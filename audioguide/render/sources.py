@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +18,7 @@ import numpy as np
 from ..dsp import Audio
 from ..errors import MediaError
 from ..media import decode, decode_stream, probe
+from ..progress import Progress
 from ..sounds import (
     BellStrike,
     HumDrone,
@@ -124,7 +125,7 @@ class ClipLibrary:
         return seconds * self.sample_rate * self.channels * 4 > self.stream_bed_bytes
 
     def prepare_speech(self, requests: Iterable[SpeechRequest],
-                       progress: Callable[[int, int], None] | None = None) -> int:
+                       progress: Progress | None = None) -> int:
         """Make every line not yet in the cache (in parallel); return how many were made."""
         return self.speech.prepare(requests, progress)
 

@@ -350,7 +350,7 @@ def load_variables(path: Path) -> dict[str, str]:
 def new_session(name: str, source: str | Path, force: bool = False,
                 folder: Path | None = None) -> Path:
     """Copy a session (a built-in or a file) to `NAME.yaml` to edit; never over a file."""
-    from ..output.export import write_text
+    from ..atomic import write_text
 
     text = find_script(source).read_text(encoding="utf-8")
     target = (folder or Path.cwd()) / (name if name.endswith(SCRIPT_SUFFIXES) else f"{name}.yaml")

@@ -17,14 +17,13 @@ from ..dsp import (
     trim_silence,
 )
 from ..errors import UnknownVoiceError, VoiceError
+from ..progress import Progress
 from .base import Engine, Speech, SpeechRequest
 from .cache import SpeechCache
 from .style import calm_profile, shape_calm, shaping_identity
 
 log = logging.getLogger(__name__)
 
-#: progress(done, total) while lines are synthesized.
-Progress = Callable[[int, int], None]
 
 
 def create_engine(name: str) -> Engine:
@@ -127,7 +126,7 @@ class SpeechBank:
         for request in todo:
             by_engine.setdefault(request.settings.engine, []).append(request)
         if progress and total:
-            progress(0, total)
+            progress("speech", 0, total)
         for name, batch in by_engine.items():
             engine = self.engine(name)
             with ThreadPoolExecutor(max_workers=engine.parallelism) as pool:
@@ -142,7 +141,7 @@ class SpeechBank:
                             raise error
                         done += 1
                         if progress:
-                            progress(done, total)
+                            progress("speech", done, total)
         return total
 
     def _make(self, engine: Engine, request: SpeechRequest) -> None:

@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 from .. import __version__
 from ..atomic import atomic_path, process_alive, temporary_name, unwritable
 from ..errors import InputError, UnknownVoiceError, VoiceError, printable
+from ..progress import Progress
 from .piper_engine import (
     PiperVoiceFile,
     bundled_model,
@@ -66,8 +67,6 @@ VOICE_NAME = re.compile(r"^(?P<family>[a-z]{2,3})_(?P<region>[A-Z0-9]{2,3})"
 _PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,120}$")
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
 
-#: progress(stage, done, total): the CLI's progress protocol; here bytes of one voice.
-Progress = Callable[[str, int, int], None]
 #: opener(url, timeout_s) -> a readable response (urllib's by default; tests may pass another).
 Opener = Callable[[str, float], Any]
 
