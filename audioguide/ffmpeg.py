@@ -1,17 +1,26 @@
-"""Finding ffmpeg: `AUDIOGUIDE_FFMPEG`, pydub's converter, the system's, or imageio-ffmpeg's.
+"""Finding ffmpeg and running it through a pipe.
 
-The imageio-ffmpeg wheel carries a static ffmpeg, so a machine with no ffmpeg
-installed still decodes and encodes. Whichever is chosen is also handed to
-pydub, so code that mixes pydub in uses the same binary.
+The binary: `AUDIOGUIDE_FFMPEG`, pydub's converter, the system's, or imageio-ffmpeg's.
+The imageio-ffmpeg wheel carries a static ffmpeg, so a machine with no ffmpeg installed
+still decodes and encodes. Whichever is chosen is also handed to pydub, so code that
+mixes pydub in uses the same binary.
+
+`ffmpeg_pipe` is the one way audioguide runs it on a stream (decoding, measuring,
+encoding): stderr read on a thread, the process killed on any error or early exit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import shutil
+import subprocess
+import threading
 import warnings
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .errors import AudioguideError
@@ -89,3 +98,78 @@ def _configure_pydub(path: str) -> None:
     if segment is not None:
         segment.converter = path  # type: ignore[attr-defined]
         _handed_to_pydub.add(path)
+
+
+class FfmpegPipe:
+    """A running ffmpeg fed or read through a pipe, its stderr read on a thread.
+
+    Made by `ffmpeg_pipe`, which kills the process on any error or early exit, so a
+    failure, a consumer that stops reading or Ctrl-C never leaves an ffmpeg behind.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], keep_lines: int) -> None:
+        self.process = process
+        self._errors: deque[bytes] = deque(maxlen=keep_lines)
+        self._reader = threading.Thread(target=self._read_errors, daemon=True)
+        self._reader.start()
+        self._broken = False
+
+    def _read_errors(self) -> None:
+        assert self.process.stderr is not None
+        self._errors.extend(self.process.stderr)
+
+    def write(self, data: bytes) -> bool:
+        """Send `data` to ffmpeg's input; False once ffmpeg has stopped reading (stop
+        sending then: `finish()`'s exit code and the stderr lines say why)."""
+        assert self.process.stdin is not None
+        if not self._broken:
+            try:
+                self.process.stdin.write(data)
+            except BrokenPipeError:
+                self._broken = True
+        return not self._broken
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` bytes of ffmpeg's output (fewer only at its end)."""
+        assert self.process.stdout is not None
+        return self.process.stdout.read(size)
+
+    def finish(self) -> int:
+        """Close the input (if fed), wait for ffmpeg to exit and for its stderr; its exit code."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.stdin.close()
+        code = self.process.wait()
+        self._reader.join(timeout=10)
+        return code
+
+    def error_lines(self) -> list[str]:
+        """ffmpeg's last stderr lines, decoded and stripped, blank ones left out."""
+        lines = (line.strip().decode("utf-8", "replace") for line in self._errors)
+        return [line for line in lines if line]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.finish()
+
+
+@contextlib.contextmanager
+def ffmpeg_pipe(arguments: Sequence[str], *, feed: bool,
+                cannot_run: Callable[[OSError], Exception],
+                keep_lines: int = 20) -> Iterator[FfmpegPipe]:
+    """Run ffmpeg (found by `find_ffmpeg`) with `arguments`, fed on stdin (`feed`) or read
+    from stdout; `cannot_run(error)` is raised if it cannot start. ffmpeg is killed if the
+    block raises or leaves while it is still running; else the caller calls `finish()`."""
+    command = [find_ffmpeg().path, *arguments]
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE if feed else None,
+                                   stdout=subprocess.DEVNULL if feed else subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise cannot_run(exc) from exc
+    pipe = FfmpegPipe(process, keep_lines)
+    try:
+        yield pipe
+    finally:
+        pipe.stop()

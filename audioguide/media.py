@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 
 from .dsp import BLOCK_FRAMES, Audio
 from .errors import MediaError
-from .ffmpeg import find_ffmpeg
+from .ffmpeg import ffmpeg_pipe, find_ffmpeg
 
 #: Files longer than this are refused as clips (a bed file is looped instead).
 MAX_CLIP_SECONDS = 3 * 3600
@@ -141,41 +140,33 @@ def decoded_seconds(path: Path) -> float:
 def _decoded_length(path: Path) -> float:
     # A WAV stream from ffmpeg says the rate it decodes at in its header; the samples after
     # it are counted as they come, never held.
-    command = [find_ffmpeg().path, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map",
-               "0:a:0", "-map_metadata", "-1", "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav",
-               "pipe:1"]
-    try:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise MediaError(f"cannot run ffmpeg to read {path}: {exc}") from exc
-    assert process.stdout is not None and process.stderr is not None
-    errors: list[bytes] = []
-    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()),  # type: ignore[union-attr]
-                              daemon=True)
-    reader.start()
-    try:
+    arguments = ["-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
+                 "-map_metadata", "-1", "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"]
+    with ffmpeg_pipe(arguments, feed=False, cannot_run=_cannot_run(path)) as pipe:
         head, rate, samples_bytes = b"", 0, -1
         while samples_bytes < 0:
-            more = process.stdout.read(4096)
+            more = pipe.read(4096)
             if not more:
                 break
             head += more
             rate, samples_bytes = _wav_stream_start(head)
             if len(head) > 1 << 20:
                 break   # no data chunk in the first MB: not the WAV asked for
-        if samples_bytes >= 0:
-            while chunk := process.stdout.read(1 << 20):
+        if samples_bytes < 0:
+            pipe.stop()
+        else:
+            while chunk := pipe.read(1 << 20):
                 samples_bytes += len(chunk)
-    finally:
-        if process.poll() is None and samples_bytes < 0:
-            process.kill()
-        process.wait()
-        reader.join(timeout=5)
-    if process.returncode == 0 and rate and samples_bytes > 0:
-        return samples_bytes // 2 / rate
-    detail = b"".join(errors).decode("utf-8", "replace").strip().splitlines()
+        code = pipe.finish()
+        if code == 0 and rate and samples_bytes > 0:
+            return samples_bytes // 2 / rate
+        detail = pipe.error_lines()
     reason = detail[-1] if detail else "no audio in it"
     raise MediaError(f"cannot read {path}: {reason}; is it an audio file?")
+
+
+def _cannot_run(path: Path) -> Callable[[OSError], MediaError]:
+    return lambda error: MediaError(f"cannot run ffmpeg to read {path}: {error}")
 
 
 def _wav_stream_start(head: bytes) -> tuple[int, int]:
@@ -195,33 +186,17 @@ def _wav_stream_start(head: bytes) -> tuple[int, int]:
 def decode_stream(path: Path, sample_rate: int, channels: int,
                   block_frames: int = BLOCK_FRAMES) -> Iterator[Audio]:
     """Decode a file block by block (never the whole file in memory)."""
-    command = _decode_command(path, sample_rate, channels)
-    try:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise MediaError(f"cannot run ffmpeg to read {path}: {exc}") from exc
-    assert process.stdout is not None and process.stderr is not None
-    errors: list[bytes] = []
-    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()),  # type: ignore[union-attr]
-                              daemon=True)
-    reader.start()
+    arguments = _decode_command(path, sample_rate, channels)[1:]
     size = block_frames * channels * 4
     produced = 0
-    try:
-        while True:
-            data = process.stdout.read(size)
-            if not data:
-                break
+    with ffmpeg_pipe(arguments, feed=False, cannot_run=_cannot_run(path)) as pipe:
+        while data := pipe.read(size):
             usable = len(data) - len(data) % (channels * 4)
             if usable:
                 produced += usable
                 yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        reader.join(timeout=5)
-    if process.returncode != 0 or produced == 0:
-        detail = b"".join(errors).decode("utf-8", "replace").strip().splitlines()
+        code = pipe.finish()
+        detail = pipe.error_lines()
+    if code != 0 or produced == 0:
         reason = detail[-1] if detail else "no audio in it"
         raise MediaError(f"cannot read {path}: {reason}; is it an audio file?")

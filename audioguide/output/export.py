@@ -14,9 +14,7 @@ import contextlib
 import os
 import subprocess
 import tempfile
-import threading
 import wave
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +26,7 @@ from ..atomic import ELSEWHERE, atomic_output, atomic_path, disk_errno, errno_in
 from ..cover import Cover
 from ..dsp import Audio
 from ..errors import ExportError, InputError
-from ..ffmpeg import find_ffmpeg
+from ..ffmpeg import ffmpeg_pipe, find_ffmpeg
 from .tags import ChapterMark, Tags, ffmetadata, info_chunk, write_tags
 
 FORMATS = ("mp3", "wav", "ogg", "flac", "m4b", "m4a")
@@ -227,35 +225,24 @@ def _write_wav(blocks: Iterable[Audio], path: Path, settings: ExportSettings) ->
 def _write_ffmpeg(blocks: Iterable[Audio], path: Path, settings: ExportSettings,
                   chapters: Path | None = None) -> None:
     raw = pipe_format(settings)
-    command = [find_ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+    command = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                "-f", raw, "-ar", str(settings.sample_rate), "-ac", str(settings.channels),
                "-i", "pipe:0"]
     if chapters is not None:
         command += ["-f", "ffmetadata", "-i", str(chapters), "-map", "0:a", "-map_chapters", "1"]
     command += [*encoder_options(settings), str(path)]
-    try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise ExportError(f"cannot run ffmpeg ({find_ffmpeg().path}): {exc}") from exc
-    errors: deque[bytes] = deque(maxlen=20)
-    assert process.stdin is not None and process.stderr is not None
-    reader = threading.Thread(target=lambda: errors.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
-    reader.start()
-    try:
+    def cannot_run(error: OSError) -> ExportError:
+        return ExportError(f"cannot run ffmpeg ({find_ffmpeg().path}): {error}")
+
+    with ffmpeg_pipe(command, feed=True, cannot_run=cannot_run) as pipe:
         for block in blocks:
-            process.stdin.write(to_pcm16(block) if raw == "s16le"
-                                else np.ascontiguousarray(block, dtype="<f4").tobytes())
-        process.stdin.close()
-        code = process.wait()
-    except BrokenPipeError:
-        code = process.wait()
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    reader.join(timeout=5)
+            if not pipe.write(to_pcm16(block) if raw == "s16le"
+                              else np.ascontiguousarray(block, dtype="<f4").tobytes()):
+                break
+        code = pipe.finish()
+        errors = pipe.error_lines()
     if code != 0:
-        _failed(code, list(errors), path, settings)
+        _failed(code, errors, path, settings)
 
 
 def _run_ffmpeg(arguments: list[str], path: Path, settings: ExportSettings) -> None:
@@ -267,11 +254,11 @@ def _run_ffmpeg(arguments: list[str], path: Path, settings: ExportSettings) -> N
     except OSError as exc:
         raise ExportError(f"cannot run ffmpeg ({find_ffmpeg().path}): {exc}") from exc
     if result.returncode != 0:
-        _failed(result.returncode, result.stderr.splitlines()[-20:], path, settings)
+        lines = (line.strip().decode("utf-8", "replace") for line in result.stderr.splitlines())
+        _failed(result.returncode, [line for line in lines if line][-20:], path, settings)
 
 
-def _failed(code: int, errors: list[bytes], path: Path, settings: ExportSettings) -> None:
-    lines = [line.strip().decode("utf-8", "replace") for line in errors if line.strip()]
+def _failed(code: int, lines: list[str], path: Path, settings: ExportSettings) -> None:
     disk = errno_in_text("\n".join(lines))
     if disk is not None:
         # Not the encoder's fault: the folder could not take the file.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 import subprocess
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,12 @@ import numpy as np
 
 from ..dsp import Audio
 from ..errors import AudioguideError
-from ..ffmpeg import find_ffmpeg
+from ..ffmpeg import ffmpeg_pipe, find_ffmpeg
 
 #: ebur128 reports this (its gate) for silence.
 SILENT_LUFS = -70.0
+#: ffmpeg's stderr lines kept while measuring: its closing summary is the last dozen.
+SUMMARY_LINES = 200
 #: True peaks are held at or below this.
 TRUE_PEAK_CEILING_DBTP = -1.0
 
@@ -73,33 +74,21 @@ def measure_loudness(blocks: Iterable[Audio], sample_rate: int, channels: int,
     Without `true_peak` the (4× oversampled, slower) true-peak meter is left out and
     the peak reported is the sample peak.
     """
-    command = [find_ffmpeg().path, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
-               "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-               "-af", f"ebur128=peak={'true' if true_peak else 'sample'}:framelog=verbose",
-               "-f", "null", "-"]
-    try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   stdout=subprocess.DEVNULL)
-    except OSError as exc:
-        raise AudioguideError(f"cannot run ffmpeg to measure loudness: {exc}") from exc
-    assert process.stdin is not None and process.stderr is not None
-    chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: chunks.append(process.stderr.read()),  # type: ignore[union-attr]
-                              daemon=True)
-    reader.start()
-    try:
+    arguments = ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
+                 "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
+                 "-af", f"ebur128=peak={'true' if true_peak else 'sample'}:framelog=verbose",
+                 "-f", "null", "-"]
+
+    def cannot_run(error: OSError) -> AudioguideError:
+        return AudioguideError(f"cannot run ffmpeg to measure loudness: {error}")
+
+    # The summary is the last dozen lines; the per-frame log before it is not kept.
+    with ffmpeg_pipe(arguments, feed=True, cannot_run=cannot_run, keep_lines=SUMMARY_LINES) as pipe:
         for block in blocks:
-            process.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
-        process.stdin.close()
-    except BrokenPipeError:
-        pass
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    code = process.wait()
-    reader.join(timeout=10)
-    stderr = b"".join(chunks).decode("utf-8", "replace")
+            if not pipe.write(np.ascontiguousarray(block, dtype="<f4").tobytes()):
+                break
+        code = pipe.finish()
+        stderr = "\n".join(pipe.error_lines())
     if code != 0:
         tail = stderr.strip().splitlines()[-1:] or [f"exit {code}"]
         raise AudioguideError(f"ffmpeg could not measure loudness: {tail[0]}; try --loudness "
