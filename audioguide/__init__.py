@@ -37,9 +37,10 @@ if TYPE_CHECKING:
     import numpy as np
     import pydub
 
-    from .jobs.pipeline import PlaylistResult, RenderResult
+    from .jobs.playlists import PlaylistResult
+    from .jobs.render import RenderResult
     from .script import Session
-    from .timeline.compile import Timeline
+    from .timeline.model import Timeline
 
 __version__ = "0.1.0"
 
@@ -64,7 +65,7 @@ def load_session(name_or_path: str | Path,
 
 def _options(engine: str | None, voice: str | None, sample_rate: int | None = None,
              channels: int | None = None) -> Any:
-    from .jobs.pipeline import RenderOptions
+    from .jobs.options import RenderOptions
 
     return RenderOptions(engine=engine, voice_id=voice, sample_rate=sample_rate,
                          channels=channels)
@@ -75,7 +76,7 @@ def compile_timeline(session: Session | str | Path, *, engine: str | None = None
                      channels: int | None = None,
                      progress: Progress | None = None) -> Timeline:
     """Make the session's speech and place every clip: the Timeline (integer samples)."""
-    from .jobs.pipeline import prepare
+    from .jobs.prepare import prepare
 
     with prepare(session, _options(engine, voice, sample_rate, channels), progress) as ready:
         return ready.timeline
@@ -87,7 +88,8 @@ def render(session: Session | str | Path, path: str | Path, *, engine: str | Non
            progress: Progress | None = None) -> RenderResult:
     """Render to a file (format from `format` or the extension), tagged, with chapters;
     `loudness` is a target in LUFS, None to keep the levels as written, or SCRIPT."""
-    from .jobs.pipeline import SCRIPT_DEFAULT, ExportOptions, render_file
+    from .jobs.options import SCRIPT_DEFAULT, ExportOptions
+    from .jobs.render import render_file
 
     export = ExportOptions(format=format,
                            loudness_lufs=SCRIPT_DEFAULT if loudness == SCRIPT else loudness)
@@ -99,7 +101,7 @@ def blocks(session: Session | str | Path, *, engine: str | None = None,
            channels: int | None = None) -> Iterator[np.ndarray]:
     """The mix, block by block: float32 arrays of shape (frames, channels), levels as
     written (no loudness pass), peaks limited to -1 dBFS. Memory stays bounded."""
-    from .jobs.pipeline import prepare
+    from .jobs.prepare import prepare
 
     with prepare(session, _options(engine, voice, sample_rate, channels)) as ready:
         yield from ready.blocks()
@@ -113,7 +115,7 @@ def to_segment(session: Session | str | Path, *, engine: str | None = None,
     import numpy as np
     import pydub
 
-    from .jobs.pipeline import prepare
+    from .jobs.prepare import prepare
 
     with prepare(session, _options(engine, voice, sample_rate, channels)) as ready:
         timeline = ready.timeline
@@ -146,7 +148,7 @@ def build_playlist(path: str | Path, m3u8: str | Path | None = None,
                    mix: str | Path | None = None, *,
                    progress: Progress | None = None) -> PlaylistResult:
     """A playlist file → its M3U8 (and, with `mix`, one continuous loudness-matched file)."""
-    from .jobs.pipeline import build_playlist as build
+    from .jobs.playlists import build_playlist as build
 
     return build(Path(path), Path(m3u8) if m3u8 else None, Path(mix) if mix else None,
                  progress=progress)
@@ -159,7 +161,8 @@ def play(session: Session | str | Path, *, backend: str = "miniaudio",
     (KeyboardInterrupt stops it with a short fade)."""
     import time
 
-    from .jobs.pipeline import live_player, prepare, starts_at_once
+    from .jobs.live import live_player, starts_at_once
+    from .jobs.prepare import prepare
 
     live = starts_at_once(backend)
     with prepare(session, _options(engine, voice), live=live) as ready:

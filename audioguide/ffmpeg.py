@@ -20,7 +20,7 @@ import subprocess
 import threading
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from .errors import AudioguideError
@@ -66,18 +66,28 @@ def _pydub_converter() -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def find_ffmpeg() -> Ffmpeg:
-    """The ffmpeg to use; raises AudioguideError (exit 1) with what to install if none is found."""
-    chosen = os.environ.get(ENV_VAR, "").strip()
+def find_ffmpeg(environ: Mapping[str, str] | None = None) -> Ffmpeg:
+    """The ffmpeg to use, by `environ` (the process's environment unless given): its
+    AUDIOGUIDE_FFMPEG and PATH. Raises AudioguideError (exit 1) with what to install if none
+    is found. Looked up once per setting, so a changed environment is seen at once."""
+    environ = os.environ if environ is None else environ
+    found = _find(environ.get(ENV_VAR, "").strip(), environ.get("PATH", os.defpath),
+                  _pydub_converter())
+    _configure_pydub(found.path)
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _find(chosen: str, search_path: str, converter: str | None) -> Ffmpeg:
     if chosen:
-        path = shutil.which(chosen) or (chosen if os.path.isfile(chosen) else None)
+        path = (shutil.which(chosen, path=search_path)
+                or (chosen if os.path.isfile(chosen) else None))
         if path is None:
             raise AudioguideError(f"{ENV_VAR}={chosen} is not an ffmpeg binary; fix or unset it")
         found = Ffmpeg(path, ENV_VAR)
-    elif converter := _pydub_converter():
+    elif converter:
         found = Ffmpeg(converter, "pydub's AudioSegment.converter")
-    elif system := shutil.which("ffmpeg"):
+    elif system := shutil.which("ffmpeg", path=search_path):
         found = Ffmpeg(system, "system PATH")
     else:
         try:
@@ -88,14 +98,13 @@ def find_ffmpeg() -> Ffmpeg:
             raise AudioguideError(
                 "no ffmpeg found: install ffmpeg, or `pip install imageio-ffmpeg`, or set "
                 f"{ENV_VAR} to an ffmpeg binary ({exc})") from None
-    _configure_pydub(found.path)
     log.info("using ffmpeg from %s (%s)", found.origin, found.path)
     return found
 
 
 def _configure_pydub(path: str) -> None:
     segment = _audio_segment()
-    if segment is not None:
+    if segment is not None and getattr(segment, "converter", None) != path:
         segment.converter = path  # type: ignore[attr-defined]
         _handed_to_pydub.add(path)
 

@@ -72,7 +72,8 @@ WORDS = ["in", "out", "hold", "rest", "calm", "soft", "slow", "ease", "still", "
 
 def make_clips(folder: Path, cache: Path) -> dict[str, float]:
     """Speak every sentence and word with the real pyttsx3 voice; write each as a WAV."""
-    from audioguide.jobs.pipeline import RenderOptions, prepare
+    from audioguide.jobs.options import RenderOptions
+    from audioguide.jobs.prepare import prepare
 
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "lexicon.yaml"

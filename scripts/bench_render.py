@@ -38,7 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.jobs.pipeline import ExportOptions, RenderOptions, prepare, render_file
+from audioguide.jobs.options import ExportOptions, RenderOptions
+from audioguide.jobs.prepare import prepare
+from audioguide.jobs.render import render_file
 from audioguide.output.export import ExportSettings, encoder_options, export
 from audioguide.output.tags import Tags
 
@@ -161,7 +163,7 @@ def child(script: str, fmt: str, out: str, cache: str) -> None:
     """
     started = time.perf_counter()
     if fmt == "mix":
-        from audioguide.jobs.pipeline import build_playlist
+        from audioguide.jobs.playlists import build_playlist
 
         mixed = build_playlist(Path(script), mix=Path(out))
         print(json.dumps({"rss_kb": _vm_hwm_kb(), "length": int(mixed.mix_seconds * RATE)}))

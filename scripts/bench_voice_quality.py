@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from audioguide.script.model import VoiceSpec
-from audioguide.timeline.compile import voice_settings
+from audioguide.timeline.narration import voice_settings
 from audioguide.voices import SpeechBank, SpeechCache, SpeechRequest
 from audioguide.voices import style as calm_style
 from audioguide.voices.style import FORMANT_CALM, CalmProfile

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from audioguide.atomic import atomic_path
-from audioguide.jobs.pipeline import LENGTHS_FILE, measure_builtin_lengths
+from audioguide.jobs.library import LENGTHS_FILE, measure_builtin_lengths
 
 TARGET = Path(__file__).resolve().parent.parent / "content" / LENGTHS_FILE
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 
 DATA = Path(__file__).parent / "data"
 
@@ -67,15 +68,12 @@ BrokenFfmpeg = Callable[[str, int], Path]
 @pytest.fixture
 def broken_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BrokenFfmpeg]:
     """broken_ffmpeg(message, code): AUDIOGUIDE_FFMPEG becomes a script that fails so."""
-    from audioguide.ffmpeg import find_ffmpeg
 
     def install(message: str, code: int) -> Path:
         fake = tmp_path / "ffmpeg"
         fake.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit {code}\n")
         fake.chmod(0o755)
         monkeypatch.setenv("AUDIOGUIDE_FFMPEG", str(fake))
-        find_ffmpeg.cache_clear()
         return fake
 
     yield install
-    find_ffmpeg.cache_clear()

@@ -31,7 +31,7 @@ steps:
 
 
 def test_everything_public_is_in_all_and_documented() -> None:
-    import audioguide.jobs.pipeline  # noqa: F401 - loads every package, `render` too
+    import audioguide.jobs.live  # noqa: F401 - loads every package, `render` too
 
     assert audioguide.render.__module__ == audioguide.play.__module__ == "audioguide"
     for name in audioguide.__all__:

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from audioguide.jobs.pipeline import auto_voice
+from audioguide.jobs.prepare import auto_voice
 from audioguide.script import load_session
-from audioguide.timeline.compile import AutoVoice, CompileOptions, speech_plan
+from audioguide.timeline.narration import AutoVoice, CompileOptions, speech_plan
 from audioguide.voices.catalogue import auto_candidates
 
 from conftest import WriteScript
@@ -74,7 +74,7 @@ def test_the_bundled_joe_voice_is_what_auto_finds_here() -> None:
 def test_auto_says_once_which_voice_it_picked(write_script: WriteScript,
                                               caplog: pytest.LogCaptureFixture) -> None:
     session = load_session(write_script("steps:\n  - say: Hello.\n"))
-    with caplog.at_level(logging.INFO, logger="audioguide.jobs.pipeline"):
+    with caplog.at_level(logging.INFO, logger="audioguide.jobs.prepare"):
         auto_voice(session)
         auto_voice(load_session(write_script("voice: {engine: pyttsx3}\nsteps:\n"
                                              "  - say: Hi.\n", name="b.yaml")))

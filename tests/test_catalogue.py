@@ -29,7 +29,7 @@ from click.testing import CliRunner
 from audioguide.cli import cli
 from audioguide.errors import InputError, UnknownVoiceError
 from audioguide.script import load_session
-from audioguide.timeline.compile import Narrator
+from audioguide.timeline.narration import Narrator
 from audioguide.voices.catalogue import (
     MAX_CATALOGUE_BYTES,
     MAX_FILE_BYTES,

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from scipy.signal import resample_poly
 
 from audioguide.cli import cli
-from audioguide.jobs.pipeline import ExportOptions, RenderOptions, render_file
+from audioguide.jobs.options import ExportOptions, RenderOptions
+from audioguide.jobs.render import render_file
 from audioguide.media import decode
 
 from conftest import WriteScript
@@ -273,7 +274,7 @@ def test_a_killed_export_keeps_the_old_file_and_leaves_no_litter(
 @pytest.mark.real
 def test_an_unchanged_session_is_measured_once(write_script: WriteScript, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import audioguide.jobs.pipeline as pipeline_module
+    import audioguide.jobs.render as pipeline_module
 
     calls: list[float] = []
     real_measure = pipeline_module.measure

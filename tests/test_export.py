@@ -1,3 +1,4 @@
+import os
 import stat
 import wave
 from collections.abc import Iterator
@@ -9,7 +10,8 @@ import pytest
 
 from audioguide.errors import ExportError, InputError
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.jobs.pipeline import RenderOptions, render_file
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.render import render_file
 from audioguide.media import decode
 from audioguide.output.export import ExportSettings, export, format_for
 
@@ -122,27 +124,17 @@ def test_an_encoder_failure_is_one_clear_error(tmp_path: Path,
 
 def test_ffmpeg_is_found_without_a_system_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUDIOGUIDE_FFMPEG", raising=False)
-    monkeypatch.setenv("PATH", "/nonexistent")
-    find_ffmpeg.cache_clear()
-    try:
-        found = find_ffmpeg()
-        from pydub import AudioSegment
+    found = find_ffmpeg({"PATH": "/nonexistent"})
+    from pydub import AudioSegment
 
-        assert AudioSegment.converter == found.path  # handed to pydub as well
-    finally:
-        find_ffmpeg.cache_clear()
+    assert AudioSegment.converter == found.path  # handed to pydub as well
     assert found.origin == "imageio-ffmpeg wheel"
     assert Path(found.path).is_file()
 
 
-def test_a_bad_env_var_for_ffmpeg_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUDIOGUIDE_FFMPEG", "/no/such/ffmpeg")
-    find_ffmpeg.cache_clear()
-    try:
-        with pytest.raises(Exception) as caught:
-            find_ffmpeg()
-    finally:
-        find_ffmpeg.cache_clear()
+def test_a_bad_env_var_for_ffmpeg_says_so() -> None:
+    with pytest.raises(Exception) as caught:
+        find_ffmpeg({"AUDIOGUIDE_FFMPEG": "/no/such/ffmpeg", "PATH": os.defpath})
     assert str(caught.value) == ("AUDIOGUIDE_FFMPEG=/no/such/ffmpeg is not an ffmpeg binary; "
                                  "fix or unset it")
 

@@ -25,7 +25,8 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.output.feed import PODCAST, PSC, clean_text
+from audioguide.output.episodes import clean_text
+from audioguide.output.feed import PODCAST, PSC
 
 pytestmark = pytest.mark.real
 

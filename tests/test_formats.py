@@ -29,9 +29,10 @@ from PIL import Image
 from audioguide.cli import cli
 from audioguide.cover import MAX_COVER_BYTES, PALETTES, draw_cover, generated_cover, read_cover
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.jobs.pipeline import ExportOptions, RenderOptions, build_playlist, render_file
-from audioguide.media import decode, probe
-from audioguide.output.mp4 import audio_timing
+from audioguide.jobs.options import ExportOptions, RenderOptions
+from audioguide.jobs.playlists import build_playlist
+from audioguide.jobs.render import render_file
+from audioguide.media import audio_timing, decode, probe
 from audioguide.script.schema import KINDS
 
 from conftest import WriteScript

@@ -27,7 +27,8 @@ from audioguide.errors import InputError, ScriptError
 from audioguide.playlist.load import load_playlist
 from audioguide.script.load import builtin_sessions, load_variables, parse_session
 from audioguide.script.model import VoiceSpec
-from audioguide.timeline.compile import CompileOptions, compile_timeline
+from audioguide.timeline.compile import compile_timeline
+from audioguide.timeline.narration import CompileOptions
 
 pytestmark = pytest.mark.slow
 

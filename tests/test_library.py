@@ -10,18 +10,19 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import cli
-from audioguide.jobs.pipeline import RenderOptions, default_voice_name, known_lengths, prepare
+from audioguide.jobs.library import default_voice_name, known_lengths
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.script import (
     Bell,
     Breathe,
-    Choose,
-    Repeat,
     Section,
     Step,
     builtin_sessions,
     find_script,
     load_session,
 )
+from audioguide.script.model import walk_steps
 from audioguide.script.schema import KINDS
 
 BUILTINS = [session.name for session in builtin_sessions()]
@@ -49,15 +50,7 @@ NUMBERS = {word: n for n, word in enumerate(
 
 
 def flatten(steps: tuple[Step, ...]) -> list[Step]:
-    out: list[Step] = []
-    for step in steps:
-        out.append(step)
-        if isinstance(step, Repeat):
-            out += flatten(step.steps)
-        elif isinstance(step, Choose):
-            for option in step.picked:
-                out += flatten(option)
-    return out
+    return [step for step, _ in walk_steps(steps)]
 
 
 def stated_minutes(description: str) -> float:

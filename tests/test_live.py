@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 from audioguide.cli.tui import run_live
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.live.player import Player
 from audioguide.render.mixer import render_blocks
 

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from test_live import NEEDS, private_pulse, pulse_missing
 
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.live.mix import BEHIND
 
 from conftest import WriteScript

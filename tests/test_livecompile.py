@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from audioguide.errors import ScriptError, VoiceError
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.live.mix import BEHIND, Spans, hold_point, live_blocks
 from audioguide.live.player import Player
 from audioguide.live.timeline import Frontier, LiveTimeline, floor_timeline, start_live
@@ -26,13 +27,9 @@ from audioguide.render.mixer import _BedPlayer, render_blocks
 from audioguide.render.sources import ClipLibrary
 from audioguide.script import Session, VoiceSpec, builtin_sessions, load_session
 from audioguide.script.model import Location
-from audioguide.timeline.compile import (
-    Clip,
-    CompileOptions,
-    Timeline,
-    compile_timeline,
-    speech_requests,
-)
+from audioguide.timeline.compile import compile_timeline
+from audioguide.timeline.model import Clip, Timeline
+from audioguide.timeline.narration import CompileOptions, speech_requests
 from audioguide.voices import SpeechBank, SpeechCache, SpeechRequest, VoiceSettings
 from audioguide.voices.base import Speech
 from audioguide.voices.draft import DraftEngine

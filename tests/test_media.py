@@ -10,7 +10,7 @@ import pytest
 from audioguide.ffmpeg import find_ffmpeg
 from audioguide.media import decode, read_wav
 from audioguide.render.sources import ClipLibrary
-from audioguide.timeline.compile import FileClip
+from audioguide.timeline.model import FileClip
 from audioguide.voices import SpeechBank
 from audioguide.voices.cache import SpeechCache
 
@@ -117,7 +117,7 @@ def test_a_long_bed_file_is_streamed_not_held(tmp_path: Path) -> None:
 
     path = write_wav(tmp_path / "bed.wav", 2, 2, frames=44100 * 8)
     library = ClipLibrary(SpeechBank(SpeechCache(tmp_path / "cache")), 44100, 2)
-    from audioguide.timeline.compile import FileLoop
+    from audioguide.timeline.model import FileLoop
 
     held = library.open_bed(FileLoop(path))
     assert isinstance(held, LoopBed)

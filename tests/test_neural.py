@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.errors import ScriptError, VoiceError
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.voices import SpeechBank, SpeechCache, SpeechRequest, VoiceSettings
 from audioguide.voices import piper_engine as piper_module
 from audioguide.voices.piper_engine import PiperEngine, installed_voices
@@ -80,7 +81,7 @@ def test_sentences_are_joined_by_a_pause_that_follows_the_rate(piper: PiperEngin
 def test_piper_calm_is_slower_with_a_faint_tail_and_no_eq(piper: PiperEngine,
                                                           tmp_path: Path) -> None:
     from audioguide.script.model import VoiceSpec
-    from audioguide.timeline.compile import CALM_RATE, voice_settings
+    from audioguide.timeline.narration import CALM_RATE, voice_settings
     from audioguide.voices import process_speech
 
     calm = voice_settings(VoiceSpec(engine="piper", rate_wpm=125.0, style="calm"))

@@ -13,8 +13,11 @@ from click.testing import CliRunner
 from audioguide.cli import cli
 from audioguide.cli.tui import Display
 from audioguide.errors import InputError, PlaybackError
-from audioguide.jobs.pipeline import RenderOptions, prepare
-from audioguide.live.player import Player, SimpleaudioBackend, describe
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
+from audioguide.live.backends import SimpleaudioBackend
+from audioguide.live.player import Player
+from audioguide.live.state import describe
 from audioguide.render.mixer import render_blocks
 from audioguide.script.adhoc import breathing_session
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from audioguide.cli import cli
 from audioguide.errors import ScriptError
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.jobs.pipeline import build_playlist
+from audioguide.jobs.playlists import build_playlist
 from audioguide.media import decode
 
 pytestmark = pytest.mark.real
@@ -203,7 +203,7 @@ def test_next_and_previous_jump_between_tracks(library: Path,
 
     from test_play import CaptureBackend
 
-    import audioguide.jobs.pipeline as pipeline
+    import audioguide.jobs.live as pipeline
 
     backend = CaptureBackend(latency=0)
     monkeypatch.setattr(pipeline, "open_backend", lambda *args: backend)

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.errors import ScriptError
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.timeline.limits import Limits
 from audioguide.voices import SpeechCache
 

@@ -12,9 +12,10 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.errors import ScriptError
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.script import load_session
-from audioguide.timeline.compile import CompileOptions, Respeller, speech_plan
+from audioguide.timeline.narration import CompileOptions, Respeller, speech_plan
 from audioguide.voices.draft import DraftEngine
 
 from conftest import WriteScript

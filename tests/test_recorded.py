@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.jobs.pipeline import RenderOptions
+from audioguide.jobs.options import RenderOptions
 from audioguide.voices.recorded import RecordingFolder, number_lines, slugify
 
 from conftest import WriteScript, dominant_hz, render_array

@@ -4,7 +4,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.render.mixer import LIMIT, Limiter, mix_blocks, render_blocks
 from audioguide.sounds import BellStrike, HumDrone, NoiseBed, PacerTone, SteadyTone, Tick
 
@@ -109,7 +110,7 @@ def test_limiter_leaves_quiet_audio_untouched_and_catches_every_peak() -> None:
 
 
 def test_two_renders_are_byte_identical(write_script: WriteScript, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from audioguide.jobs.pipeline import render_file
+    from audioguide.jobs.render import render_file
 
     path = write_script("""
         voice: {engine: draft}

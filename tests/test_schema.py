@@ -30,38 +30,22 @@ from hypothesis import strategies as st
 from audioguide.cli import cli
 from audioguide.errors import ScriptError
 from audioguide.script import builtin_sessions, ecma, load_session, parse_session
+from audioguide.script.bed_fields import BED_SOUND, SECTION_BED
+from audioguide.script.breath_fields import BREATHE_HUM, HUM_ON_EXHALES, PATTERN
 from audioguide.script.editor import SCHEMA_FILE, install_schema, schema_text, with_modeline
-from audioguide.script.fields import (
-    Choice,
-    Custom,
-    Duration,
-    Field,
-    FilePath,
-    Flag,
-    FolderPath,
-    Frequency,
-    Level,
-    ListOf,
-    Number,
-    Obj,
-    Pronunciations,
-    Text,
-    Variables,
-)
+from audioguide.script.fields import Custom, Field, ListOf, Obj
+from audioguide.script.paths import FilePath, FolderPath
+from audioguide.script.scalars import Choice, Duration, Flag, Frequency, Level, Number, Text
 from audioguide.script.schema import (
-    BED_SOUND,
-    BREATHE_HUM,
     CHOOSE,
     CHOOSE_FIELDS,
-    HUM_ON_EXHALES,
     LOUDNESS,
-    PATTERN,
     SECTION,
-    SECTION_BED,
     SESSION,
     STEP_KINDS,
     json_schema,
 )
+from audioguide.script.word_maps import Pronunciations, Variables
 
 DATA = Path(__file__).parent / "data"
 SCHEMA = json_schema()

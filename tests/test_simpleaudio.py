@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from test_live import NEEDS, Recorder, _default_ctrl_c, _own_terminal, pulse, pulse_missing
 
-from audioguide.live.player import quiet_cut
+from audioguide.live.state import quiet_cut
 
 __all__ = ["pulse"]  # the fixture, shared with test_live
 

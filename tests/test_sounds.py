@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from audioguide.breathing import PATTERNS
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.render.mixer import render_blocks
 from audioguide.units import seconds_to_samples
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from audioguide.cli import cli
 from audioguide.ffmpeg import find_ffmpeg
-from audioguide.jobs.pipeline import prepare
+from audioguide.jobs.prepare import prepare
 from audioguide.output.subtitles import (
     Cue,
     clock,

@@ -6,10 +6,13 @@ from pathlib import Path
 import pytest
 
 from audioguide.errors import ScriptError
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.render.sources import ClipLibrary
 from audioguide.script import VoiceSpec, load_session
-from audioguide.timeline.compile import CompileOptions, Timeline, compile_timeline, speech_requests
+from audioguide.timeline.compile import compile_timeline
+from audioguide.timeline.model import Timeline
+from audioguide.timeline.narration import CompileOptions, speech_requests
 from audioguide.units import seconds_to_samples
 from audioguide.voices import SpeechBank, SpeechCache
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from audioguide.errors import ScriptError, UnknownVoiceError, VoiceError
-from audioguide.jobs.pipeline import RenderOptions, prepare
+from audioguide.jobs.options import RenderOptions
+from audioguide.jobs.prepare import prepare
 from audioguide.voices import (
     SpeechBank,
     SpeechCache,
@@ -158,15 +159,11 @@ def test_a_misbehaving_engine_is_caught(tmp_path: Path, monkeypatch: pytest.Monk
 # --- the real pyttsx3 voice ------------------------------------------------------------
 
 @pytest.mark.real
-def test_espeak_comes_from_the_system_or_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
-    find_espeak.cache_clear()
-    monkeypatch.setenv("AUDIOGUIDE_ESPEAK_LIB", "bundled")
-    library = find_espeak()
-    find_espeak.cache_clear()
+def test_espeak_comes_from_the_system_or_the_wheel() -> None:
+    library = find_espeak({"AUDIOGUIDE_ESPEAK_LIB": "bundled"})
     assert library is not None and library.origin == "espeakng-loader wheel"
     assert Path(library.path).is_file() and library.data_path
-    monkeypatch.delenv("AUDIOGUIDE_ESPEAK_LIB")
-    assert find_espeak() is not None
+    assert find_espeak({}) is not None
 
 
 @pytest.mark.real
@@ -357,7 +354,7 @@ def test_calm_lines_are_made_again_when_their_shaping_changes(
 
 def test_calm_style_slows_and_lowers_the_voice(write_script: WriteScript) -> None:
     from audioguide.script.model import VoiceSpec
-    from audioguide.timeline.compile import CALM_PITCH, CALM_RATE, voice_settings
+    from audioguide.timeline.narration import CALM_PITCH, CALM_RATE, voice_settings
 
     calm = voice_settings(VoiceSpec(engine="pyttsx3", rate_wpm=120.0, style="calm"))
     assert (calm.rate_wpm, calm.pitch, calm.style) == (120.0 * CALM_RATE, CALM_PITCH, "calm")

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
-from ..live.player import Player, PlayState, describe
+from ..live.player import Player
+from ..live.state import PlayState, describe
 from ..units import format_seconds
 
 PHASE_WORDS = {"inhale": "Breathe in", "top_up": "A little more", "hold": "Hold",

@@ -1,26 +1,103 @@
-"""Voices as the `voices`, `record-list` and `cache` commands use them."""
+"""The built-in sessions, the lines to record and the speech cache, as `list`,
+`record-list` and `cache` use them."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+import hashlib
+import importlib.resources
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from ..errors import InputError, VoiceError
-from ..output.export import ExportSettings, export
-from ..output.tags import Tags
-from ..script import Session, load_session
+from ..errors import InputError
+from ..progress import Progress
+from ..script import Session, builtin_sessions, load_session
 from ..script.model import Say
-from ..timeline.compile import Narrator, spoken_steps
-from ..voices import ENGINES, SpeechBank, SpeechCache, SpeechRequest, VoiceInfo, VoiceSettings
-from ..voices.bank import create_engine
-from ..voices.catalogue import language_matches
-from ..voices.recorded import AUDIO_EXTENSIONS, RecordingFolder
+from ..timeline.narration import AutoVoice, Narrator, spoken_steps
+from ..voices import SpeechCache
+from ..voices.cache import CacheStats
+from ..voices.catalogue import auto_candidates
+from ..voices.recorded import RecordingFolder
+from .options import RenderOptions
+from .prepare import prepare
+from .render import loudness_memo
 
-SAMPLE_RATE = 44100
+# --- built-in sessions ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """A built-in session as `audioguide list` shows it."""
+
+    name: str
+    title: str
+    kind: str
+    description: str
+    seconds: float
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return {"name": self.name, "title": self.title, "kind": self.kind,
+                "description": self.description, "seconds": round(self.seconds, 3)}
+
+
+#: The built-in sessions' lengths in the default voice, kept beside them so that `list`
+#: need not make every line first (minutes with a neural voice and an empty cache).
+#: `scripts/update_lengths.py` writes it; the library tests check it against a compile.
+LENGTHS_FILE = "lengths.json"
+
+
+def builtin_catalogue(progress: Progress | None = None) -> list[CatalogueEntry]:
+    """Every built-in session with its length in the default voice: as measured when the
+    library was made, where the session and the voice are those it was measured with,
+    otherwise compiled now."""
+    known = known_lengths()
+    voice = default_voice_name()
+    entries = []
+    for builtin in builtin_sessions():
+        session = load_session(builtin.path)
+        stored = known.get(builtin.name, {})
+        if (stored.get("voice") == voice and stored.get("sha256") == _digest(builtin.path)
+                and session.voice.engine == "auto"):
+            seconds = float(str(stored["seconds"]))
+        else:
+            with prepare(session, RenderOptions(), progress) as prepared:
+                seconds = prepared.timeline.seconds
+        entries.append(CatalogueEntry(builtin.name, session.title, session.kind,
+                                      session.description, seconds))
+    return entries
+
+
+def default_voice_name() -> str:
+    """The voice `engine: auto` picks for English here, as `engine:voice`."""
+    engine, voice_id = AutoVoice(auto_candidates()).pick("en", None)
+    return f"{engine}:{voice_id or 'default'}"
+
+
+def known_lengths() -> dict[str, dict[str, object]]:
+    """The stored lengths of the built-in sessions (empty if the file is missing or damaged)."""
+    try:
+        text = importlib.resources.files("audioguide.content").joinpath(LENGTHS_FILE).read_text(
+            encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def measure_builtin_lengths(progress: Progress | None = None) -> dict[str, dict[str, object]]:
+    """Each built-in's length in the default voice, compiled now, with what it depends on."""
+    voice = default_voice_name()
+    found: dict[str, dict[str, object]] = {}
+    for builtin in builtin_sessions():
+        with prepare(builtin.path, RenderOptions(), progress) as prepared:
+            found[builtin.name] = {"seconds": round(prepared.timeline.seconds, 3),
+                                   "voice": voice, "sha256": _digest(builtin.path)}
+    return found
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # --- record-list ---------------------------------------------------------------------
@@ -50,6 +127,14 @@ class RecordList:
         """How many lines have a recording."""
         return sum(1 for line in self.lines if line.recording is not None)
 
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return {"session": self.session.title, "folder": str(self.folder or ""),
+                "lines": [{"number": line.number, "name": line.name, "text": line.text,
+                           "where": line.where,
+                           "recording": str(line.recording) if line.recording else None}
+                          for line in self.lines]}
+
 
 def record_list(script: str | Path, variables: Mapping[str, str] | None = None,
                 folder: Path | None = None) -> RecordList:
@@ -77,85 +162,16 @@ def record_list(script: str | Path, variables: Mapping[str, str] | None = None,
     return RecordList(session, folder, lines)
 
 
-# --- voices --------------------------------------------------------------------------
+# --- cache ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class EngineVoices:
-    """The voices of one engine, or why there are none."""
-
-    engine: str
-    voices: list[VoiceInfo]
-    problem: str | None = None
+def cache_stats(cache_dir: Path | None = None) -> CacheStats:
+    """Where the speech cache is, how many lines it holds and how big it is."""
+    return SpeechCache(cache_dir).stats()
 
 
-def _matches_language(voice: VoiceInfo, language: str) -> bool:
-    return any(language_matches(code, language) for code in voice.languages)
-
-
-def voice_catalogue(engine: str | None = None, language: str | None = None
-                    ) -> list[EngineVoices]:
-    """The voices every engine (or one) offers, optionally only for a language."""
-    names = ([engine] if engine and engine != "auto"
-             else [name for name in ENGINES if name not in ("recorded", "auto")])
-    result = []
-    for name in names:
-        try:
-            speaker = create_engine(name)
-        except VoiceError as exc:
-            result.append(EngineVoices(name, [], str(exc)))
-            continue
-        try:
-            voices = list(speaker.voices())
-        except VoiceError as exc:
-            result.append(EngineVoices(name, [], str(exc)))
-            continue
-        finally:
-            speaker.close()
-        if language:
-            voices = [v for v in voices if _matches_language(v, language)]
-        result.append(EngineVoices(name, voices))
-    return result
-
-
-def sample_name(voice: VoiceInfo) -> str:
-    """The file name of a voice's sample."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", voice.voice_id).strip("-") or "voice"
-    return f"{voice.engine}-{slug}.wav"
-
-
-def write_samples(voices: list[VoiceInfo], text: str, folder: Path, *,
-                  rate_wpm: float = 130.0, style: str = "plain",
-                  cache: SpeechCache | None = None,
-                  each: Callable[[VoiceInfo, Path | None, str | None], None] | None = None
-                  ) -> list[Path]:
-    """Speak `text` with each voice into `folder/<engine>-<id>.wav`; a voice that fails is
-    reported through `each(voice, None, problem)` and skipped; a sample written, through
-    `each(voice, path, None)` (a result for each voice, not a progress count)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    bank = SpeechBank(cache)
-    written = []
-    try:
-        for voice in voices:
-            request = SpeechRequest(text, VoiceSettings(voice.engine, voice.voice_id, rate_wpm,
-                                                        None, style))
-            try:
-                bank.prepare([request])
-                samples = np.asarray(bank.samples(request, SAMPLE_RATE))
-            except VoiceError as exc:
-                if each:
-                    each(voice, None, str(exc))
-                continue
-            path = folder / sample_name(voice)
-            export([samples.reshape(-1, 1)], path,
-                   ExportSettings("wav", SAMPLE_RATE, 1,
-                                  Tags(title=f"{voice.name} ({voice.engine})")))
-            written.append(path)
-            if each:
-                each(voice, path, None)
-    finally:
-        bank.close()
-    return written
-
-
-__all__ = ["AUDIO_EXTENSIONS", "EngineVoices", "LineToRecord", "RecordList", "record_list",
-           "sample_name", "voice_catalogue", "write_samples"]
+def clear_cache(cache_dir: Path | None = None) -> tuple[int, Path]:
+    """Remove every cached line and remembered loudness; how many lines, and from where."""
+    store = SpeechCache(cache_dir)
+    removed = store.clear()
+    loudness_memo(store).clear()
+    return removed, store.root

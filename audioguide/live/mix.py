@@ -21,7 +21,7 @@ import numpy as np
 from ..dsp import BLOCK_FRAMES, Audio
 from ..render.mixer import Limiter, Mixer
 from ..render.sources import ClipLibrary
-from ..timeline.compile import Clip, Timeline
+from ..timeline.model import Clip, Timeline
 from .timeline import Frontier, LiveTimeline
 
 log = logging.getLogger(__name__)

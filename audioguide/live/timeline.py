@@ -30,19 +30,14 @@ from ..script.model import Bed
 from ..timeline.compile import (
     DUCK_ATTACK_S,
     DUCK_RELEASE_S,
-    BedTrack,
-    Chapter,
-    Clip,
-    CompileOptions,
-    FileClip,
-    Item,
     Placed,
-    Timeline,
     _merge_spans,
     bed_tracks,
     compile_timeline,
     duck_spans,
 )
+from ..timeline.model import BedTrack, Chapter, Clip, FileClip, Item, Timeline
+from ..timeline.narration import CompileOptions
 from ..units import seconds_to_samples
 from ..voices import SpeechRequest
 from ..voices.ahead import SpeechAhead

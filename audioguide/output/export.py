@@ -27,12 +27,11 @@ from ..cover import Cover
 from ..dsp import Audio
 from ..errors import ExportError, InputError
 from ..ffmpeg import ffmpeg_pipe, find_ffmpeg
+from ..script.schema import CODECS, FORMATS
 from .tags import ChapterMark, Tags, ffmetadata, info_chunk, write_tags
 
-FORMATS = ("mp3", "wav", "ogg", "flac", "m4b", "m4a")
-CODECS = ("vorbis", "opus")
-#: Sample sizes of the lossless formats (FLAC, WAV).
-BITS = (16, 24)
+# FORMATS, CODECS and BITS (sample sizes of FLAC and WAV) are the script's `output:`
+# vocabulary, defined once in script.schema.
 #: Formats that carry cover art (WAV has no place for it that players read).
 COVER_FORMATS = ("mp3", "ogg", "flac", "m4b", "m4a")
 

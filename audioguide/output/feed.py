@@ -4,22 +4,16 @@ RSS 2.0 with Apple's `itunes` tags, Podcasting 2.0's `podcast:chapters` (a JSON 
 file written beside each episode) and `podcast:transcript` (a `STEM.vtt` beside the audio,
 as `render --subtitles` writes it), and Podlove Simple Chapters inline (which AntennaPod
 and gPodder read). Each episode's title, artist, description, length and chapters are
-read back from its own tags with mutagen.
+read back from its own tags (episodes.py).
 
 Everything in the folder is treated as untrusted: only regular files directly in it
 count (a link counts only if it points at one), their number and sizes are bounded,
 and all text goes into the XML through ElementTree, so it is escaped, with characters
 XML cannot hold removed.
 """
-
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
-import stat
-import struct
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -27,34 +21,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
-
-import mutagen
 
 from .. import __version__
 from ..atomic import atomic_output, write_text
 from ..errors import InputError
-from .tags import ChapterMark, format_ms
+from .episodes import (
+    AUDIO_TYPES,
+    MAX_TITLE_CHARS,
+    Episode,
+    audio_files,
+    clean_text,
+    read_episodes,
+    regular_in,
+)
+from .tags import format_ms
 
-#: The enclosure type of each audio file the feed takes, by extension (Apple's for m4a).
-AUDIO_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/x-m4a", ".m4b": "audio/x-m4b",
-               ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg",
-               ".flac": "audio/flac", ".wav": "audio/wav"}
-#: Transcripts looked for beside each episode, in this order, with their types.
-TRANSCRIPT_TYPES = ((".vtt", "text/vtt"), (".srt", "application/srt"))
 #: How PNG and JPEG files begin: the only covers podcast apps show.
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 #: Looked for in the folder when no --image is given.
 COVER_NAMES = ("cover.jpg", "cover.jpeg", "cover.png", "folder.jpg", "folder.png")
-
-#: Bounds on what an untrusted folder can make the feed builder read and write.
-MAX_ENTRIES = 20_000
-MAX_EPISODES = 1_000
-MAX_EPISODE_BYTES = 4 * 1024**3
+#: The largest cover an untrusted folder can make the feed builder read.
 MAX_IMAGE_BYTES = 20 * 1024**2
-MAX_CHAPTERS = 500
-MAX_TITLE_CHARS = 500
-MAX_TEXT_CHARS = 4_000
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 # The Podcasting 2.0 namespace by the URI that both AntennaPod and gPodder's podcastparser
@@ -69,13 +56,6 @@ CHAPTERS_VERSION = "1.2.0"
 CATEGORY = ("Health & Fitness", "Mental Health")
 DESCRIPTION = "Guided sessions and comfort playlists, made with audioguide."
 
-_CHUNK = 1024 * 1024
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_VORBIS_CHAPTER = re.compile(r"^CHAPTER(\d{3})$")
-_CLOCK = re.compile(r"^(\d{1,3}):([0-5]\d):([0-5]\d)(?:[.,](\d{1,9}))?$")
-#: What mutagen raises on a damaged or hostile file, beside its own error.
-_TAG_ERRORS = (mutagen.MutagenError, OSError, ValueError, struct.error, IndexError, KeyError)
-
 
 @dataclass(frozen=True)
 class FeedOptions:
@@ -86,25 +66,6 @@ class FeedOptions:
     title: str | None = None       # default: the album all episodes share, else the folder
     author: str | None = None      # for the podcast and every episode (default: the artists)
     image: Path | None = None      # default: a cover.jpg or cover.png in the folder
-
-
-@dataclass(frozen=True)
-class Episode:
-    """One audio file as the feed describes it."""
-
-    name: str
-    size_bytes: int
-    mime_type: str
-    digest: str
-    mtime: float
-    title: str
-    author: str
-    album: str
-    description: str
-    duration_s: float
-    chapters: tuple[ChapterMark, ...] = ()
-    transcripts: tuple[tuple[str, str], ...] = ()    # (file name, type)
-    chapters_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,12 +94,6 @@ def check_base_url(url: str) -> str:
 def file_url(base_url: str, name: str) -> str:
     """The address of a file in the folder: the base URL and the quoted file name."""
     return base_url + urllib.parse.quote(name, safe="")
-
-
-def clean_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
-    """`text` without characters XML cannot hold, trimmed, at most `limit` characters."""
-    text = _NOT_XML.sub("", text).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
@@ -187,226 +142,6 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
         temporary.write_bytes(document)
     return FeedResult(output, tuple(episodes), tuple(written), tuple(warnings))
 
-
-def audio_files(root: Path, warnings: list[str]) -> dict[str, Path]:
-    """The audio files directly in `root` by name (links only to files in `root`)."""
-    found: dict[str, Path] = {}
-    with os.scandir(root) as entries:
-        for count, entry in enumerate(entries):
-            if count >= MAX_ENTRIES:
-                raise InputError(f"{root} has more than {MAX_ENTRIES:,} entries; give a folder "
-                                 "of just the sessions for the feed")
-            suffix = Path(entry.name).suffix.lower()
-            # Hidden names include the atomic writer's temporary files.
-            if suffix not in AUDIO_TYPES or entry.name.startswith("."):
-                continue
-            path = Path(entry.path)
-            if entry.is_symlink():
-                target = path.resolve()
-                if target.parent != root or not target.is_file():
-                    warnings.append(f"{entry.name}: a link to something outside the folder; "
-                                    "left out")
-                    continue
-            elif not entry.is_file(follow_symlinks=False):
-                continue
-            found[entry.name] = path
-    if len(found) > MAX_EPISODES:
-        raise InputError(f"{root} has {len(found):,} audio files, more than the "
-                         f"{MAX_EPISODES:,} a feed takes; split them into folders")
-    return dict(sorted(found.items()))
-
-
-def read_episodes(root: Path, paths: dict[str, Path], warnings: list[str]) -> list[Episode]:
-    """Each readable file as an episode, newest first; the rest named in `warnings`."""
-    stems: dict[str, int] = {}
-    for name in paths:
-        stems[Path(name).stem] = stems.get(Path(name).stem, 0) + 1
-    episodes: list[Episode] = []
-    seen: dict[str, str] = {}
-    for name, path in paths.items():
-        # Two files with one stem (x.mp3, x.ogg) keep their chapters apart by full name.
-        stem = Path(name).stem if stems[Path(name).stem] == 1 else name
-        try:
-            episode = read_episode(path, name, stem, root)
-        except _EpisodeSkipped as skipped:
-            warnings.append(f"{name}: {skipped}; left out")
-            continue
-        if episode.digest in seen:
-            warnings.append(f"{name}: the same audio as {seen[episode.digest]}; left out")
-            continue
-        seen[episode.digest] = name
-        episodes.append(episode)
-    return sorted(episodes, key=lambda e: (-e.mtime, e.name))
-
-
-class _EpisodeSkipped(Exception):
-    """A file that cannot be an episode, and why."""
-
-
-def read_episode(path: Path, name: str, stem: str, root: Path) -> Episode:
-    """One file's size, content hash, tags, length and chapters."""
-    try:
-        size, digest, mtime = _hash_file(path)
-        audio = mutagen.File(str(path))
-        if audio is None:
-            raise _EpisodeSkipped("not an audio file mutagen knows")
-        fields = _tag_fields(audio) or (riff_info(path) if path.suffix.lower() == ".wav"
-                                        else {})
-        duration = float(getattr(audio.info, "length", 0.0) or 0.0)
-        chapters = _chapters(audio, duration)
-    except _TAG_ERRORS as exc:
-        raise _EpisodeSkipped(f"cannot read it as audio ({exc})") from exc
-    transcripts = tuple((f"{Path(name).stem}{suffix}", kind)
-                        for suffix, kind in TRANSCRIPT_TYPES
-                        if _regular_in(root, f"{Path(name).stem}{suffix}"))
-    return Episode(
-        name=name, size_bytes=size, mime_type=AUDIO_TYPES[Path(name).suffix.lower()],
-        digest=digest, mtime=mtime,
-        title=clean_text(fields.get("title") or Path(name).stem, MAX_TITLE_CHARS),
-        author=clean_text(fields.get("artist", ""), MAX_TITLE_CHARS),
-        album=clean_text(fields.get("album", ""), MAX_TITLE_CHARS),
-        description=clean_text(fields.get("description", "")),
-        duration_s=duration, chapters=chapters, transcripts=transcripts,
-        chapters_file=f"{stem}.chapters.json" if chapters else None)
-
-
-def _hash_file(path: Path) -> tuple[int, str, float]:
-    """Size, sha256 and modification time, read through one handle that must be a regular
-    file within the size bound."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise _EpisodeSkipped("not a regular file")
-        if info.st_size > MAX_EPISODE_BYTES:
-            raise _EpisodeSkipped(f"{info.st_size / 1024**3:.1f} GiB, over the "
-                                  f"{MAX_EPISODE_BYTES // 1024**3} GiB an episode may be")
-        size = 0
-        while chunk := handle.read(_CHUNK):
-            size += len(chunk)
-            digest.update(chunk)
-    return size, digest.hexdigest(), info.st_mtime
-
-
-def _regular_in(root: Path, name: str) -> bool:
-    path = root / name
-    return (not path.is_symlink() and path.is_file()) or (
-        path.is_symlink() and path.resolve().parent == root and path.resolve().is_file())
-
-
-def _tag_fields(audio: Any) -> dict[str, str]:
-    """Title, artist, album and description from ID3, MP4 or Vorbis tags."""
-    tags = audio.tags
-    if tags is None:
-        return {}
-    from mutagen.id3 import ID3
-    from mutagen.mp4 import MP4Tags
-
-    fields: dict[str, str] = {}
-    if isinstance(tags, ID3):
-        for key, frame in (("title", "TIT2"), ("artist", "TPE1"), ("album", "TALB")):
-            found = tags.getall(frame)
-            if found and found[0].text:
-                fields[key] = str(found[0].text[0])
-        comments = [c for c in tags.getall("COMM") if c.text]
-        comment = next((c for c in comments if not c.desc), comments[0] if comments else None)
-        if comment is not None:
-            fields["description"] = str(comment.text[0])
-    elif isinstance(tags, MP4Tags):
-        for key, atoms in (("title", ("\xa9nam",)), ("artist", ("\xa9ART", "aART")),
-                           ("album", ("\xa9alb",)),
-                           ("description", ("ldes", "desc", "\xa9cmt"))):
-            value = next((tags[atom][0] for atom in atoms if tags.get(atom)), None)
-            if value is not None:
-                fields[key] = str(value)
-    elif hasattr(tags, "get"):
-        for key, names in (("title", ("title",)), ("artist", ("artist",)),
-                           ("album", ("album",)),
-                           ("description", ("description", "comment"))):
-            value = next((tags.get(n)[0] for n in names if tags.get(n)), None)
-            if value is not None:
-                fields[key] = str(value)
-    return fields
-
-
-#: RIFF INFO chunk ids (what audioguide's WAV files carry) for the fields the feed uses.
-_INFO_FIELDS = {b"INAM": "title", b"IART": "artist", b"IPRD": "album", b"ICMT": "description"}
-_INFO_MAX_BYTES = 64 * 1024
-
-
-def riff_info(path: Path) -> dict[str, str]:
-    """Title, artist, album and comment from a WAV file's LIST/INFO chunk (which mutagen does
-    not read); empty if it has none."""
-    fields: dict[str, str] = {}
-    with open(path, "rb") as handle:
-        if handle.read(12)[8:] != b"WAVE":
-            return fields
-        while len(header := handle.read(8)) == 8:
-            chunk_id, size = header[:4], struct.unpack("<I", header[4:])[0]
-            if chunk_id != b"LIST" or size > _INFO_MAX_BYTES:
-                handle.seek(size + size % 2, os.SEEK_CUR)
-                continue
-            body = handle.read(size)
-            if body[:4] != b"INFO":
-                continue
-            position = 4
-            while position + 8 <= len(body):
-                sub_id, sub_size = body[position:position + 4], struct.unpack(
-                    "<I", body[position + 4:position + 8])[0]
-                value = body[position + 8:position + 8 + sub_size]
-                if sub_id in _INFO_FIELDS:
-                    fields[_INFO_FIELDS[sub_id]] = value.split(b"\x00")[0].decode(
-                        "utf-8", "replace")
-                position += 8 + sub_size + sub_size % 2
-    return fields
-
-
-def _chapters(audio: Any, duration_s: float) -> tuple[ChapterMark, ...]:
-    """Chapters from ID3 CHAP frames, MP4 chapters or Vorbis CHAPTERxxx comments, in order
-    of time, each ending where the next begins (the last at the end of the file)."""
-    from mutagen.id3 import ID3
-    from mutagen.mp4 import MP4Tags
-
-    starts: list[tuple[int, str]] = []
-    tags = audio.tags
-    if isinstance(tags, ID3):
-        for frame in tags.getall("CHAP")[:MAX_CHAPTERS]:
-            titles = frame.sub_frames.getall("TIT2")
-            title = str(titles[0].text[0]) if titles and titles[0].text else ""
-            starts.append((int(frame.start_time), title))
-    elif isinstance(tags, MP4Tags) or getattr(audio, "chapters", None):
-        for chapter in list(getattr(audio, "chapters", None) or ())[:MAX_CHAPTERS]:
-            starts.append((round(float(chapter.start) * 1000), str(chapter.title)))
-    elif tags is not None and hasattr(tags, "keys"):
-        for key in list(tags.keys()):
-            match = _VORBIS_CHAPTER.match(key.upper())
-            if match is None or len(starts) >= MAX_CHAPTERS:
-                continue
-            start = _clock_ms(str(tags.get(key)[0]))
-            names = tags.get(f"{key}NAME")
-            if start is not None:
-                starts.append((start, str(names[0]) if names else ""))
-    end_ms = round(duration_s * 1000)
-    ordered = sorted((max(0, start), title) for start, title in starts if start <= end_ms
-                     or not end_ms)
-    marks = []
-    for index, (start, title) in enumerate(ordered):
-        finish = ordered[index + 1][0] if index + 1 < len(ordered) else max(end_ms, start)
-        marks.append(ChapterMark(clean_text(title, MAX_TITLE_CHARS) or f"Chapter {index + 1}",
-                                 start, finish))
-    return tuple(marks)
-
-
-def _clock_ms(text: str) -> int | None:
-    """`HH:MM:SS.mmm` (a Vorbis chapter start) in milliseconds; None if it is not one."""
-    match = _CLOCK.match(text.strip())
-    if match is None:
-        return None
-    hours, minutes, seconds, fraction = match.groups()
-    millis = round(float(f"0.{fraction}") * 1000) if fraction else 0
-    return ((int(hours) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + millis
-
-
 def _shared(values: Iterable[str]) -> str:
     """The one value the episodes that have one agree on, if they do."""
     distinct = {value for value in values if value}
@@ -428,7 +163,7 @@ def chapters_json(episode: Episode, author: str = "", podcast: str = "") -> str:
 def cover_image(root: Path, image: Path | None) -> Path | None:
     """The feed's cover, checked: `image`, else a cover.jpg or cover.png in the folder."""
     if image is None:
-        return next((root / name for name in COVER_NAMES if _regular_in(root, name)), None)
+        return next((root / name for name in COVER_NAMES if regular_in(root, name)), None)
     if not image.is_file():
         raise InputError(f"--image {image}: no such file; give a JPEG or PNG cover")
     _image_bytes(image)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..atomic import write_text
 from ..errors import InputError
-from ..timeline.compile import Timeline
+from ..timeline.model import Timeline
 from .tags import format_ms
 
 #: The formats written, by extension.

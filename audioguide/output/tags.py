@@ -20,7 +20,7 @@ import mutagen
 
 from ..cover import Cover
 from ..errors import ExportError, InputError
-from .mp4 import audio_timing
+from ..media import audio_timing
 
 if TYPE_CHECKING:
     from mutagen.flac import Picture

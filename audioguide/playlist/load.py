@@ -1,51 +1,30 @@
-"""Comfort playlists: music, recordings and rendered sessions → an M3U8, or one continuous mix.
+"""Comfort playlists: the playlist file's schema, read and checked like a session script.
 
-A playlist file is YAML, checked like a session script (every problem with
-`file:line:col`). Tracks are files, folders (every audio file in them, sorted, or
-shuffled with a seed) and sessions (a built-in name or a script, rendered on demand
-into a folder beside the output and reused while nothing about them changes).
+A playlist file is YAML (every problem with `file:line:col`). Tracks are files,
+folders (every audio file in them, sorted, or shuffled with a seed) and sessions (a
+built-in name or a script); it becomes an M3U8 (m3u8.py) or one continuous mix
+(join.py) of its tracks (tracks.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
 import re
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
-from .. import __version__
-from ..dsp import BLOCK_FRAMES, Audio, fade_curve
-from ..errors import AudioguideError, ExportError, InputError, Issue, MediaError, ScriptError
-from ..media import AUDIO_SUFFIXES, AudioInfo, decode_stream, decoded_seconds, probe
-from ..output.tags import ChapterMark, ms_at_or_after
-from ..script.fields import (
-    Context,
-    Custom,
-    Duration,
-    Field,
-    Flag,
-    Invalid,
-    Number,
-    Obj,
-    Text,
-    Variables,
-    clip,
-    kind_of,
-    local_path,
-    resolve_file,
-)
+from ..errors import InputError, Issue, ScriptError
+from ..script.fields import Custom, Field, Obj
 from ..script.load import compose, find_script, read_text
 from ..script.model import Location
+from ..script.nodes import Context, Invalid, clip
+from ..script.paths import file_or_folder, local_path, resolve_file
+from ..script.scalars import Duration, Flag, Number, Text
 from ..script.schema import COVER, LOUDNESS
-from ..units import seconds_to_samples
+from ..script.word_maps import Variables
 
 MAX_TRACKS = 5000
 
@@ -57,7 +36,7 @@ def _parse_folder(node: yaml.Node, path: str, ctx: Context) -> Any:
     if isinstance(text, Invalid):
         return text
     folder = local_path(text.strip(), ctx.base_dir)
-    if kind_of(folder) != "folder":
+    if file_or_folder(folder) != "folder":
         return ctx.error(node, path, f"folder not found: {clip(str(folder), 300)} (paths are "
                          "relative to the playlist's folder)")
     return folder
@@ -93,7 +72,7 @@ def _parse_track(node: yaml.Node, path: str, ctx: Context) -> Any:
         if isinstance(text, Invalid):
             return text
         candidate = local_path(text.strip(), ctx.base_dir)
-        if kind_of(candidate) == "folder":
+        if file_or_folder(candidate) == "folder":
             return {**_blank(), "folder": candidate, "where": where}
         found = resolve_file(text.strip(), node, path, ctx)
         return found if isinstance(found, Invalid) else {**_blank(), "file": found,
@@ -116,7 +95,7 @@ def _blank() -> dict[str, Any]:
 
 def _find_session(name: str, base: Path | None) -> Path:
     local = local_path(name, base)
-    if base is not None and kind_of(local) == "file":
+    if base is not None and file_or_folder(local) == "file":
         return local
     return find_script(name)
 
@@ -207,199 +186,3 @@ def load_playlist(path: Path) -> Playlist:
     return Playlist(values["playlist"], values["description"] or "", values["author"] or "",
                     sources, values["gap"] or Fraction(0), values["crossfade"] or Fraction(0),
                     values["loudness"], path, values["cover"])
-
-
-@dataclass(frozen=True)
-class Track:
-    """A playable track: an audio file with its length and the names to show."""
-
-    path: Path
-    title: str
-    artist: str
-    seconds: float
-    where: Location
-    from_session: bool = False
-
-    @property
-    def label(self) -> str:
-        """`Artist - Title`, as players show it."""
-        return f"{self.artist} - {self.title}" if self.artist else self.title
-
-
-#: render(script, variables, output path) → the rendered file (made by the pipeline).
-SessionRenderer = Callable[[Path, dict[str, str], Path], Path]
-#: length(script, variables) → (seconds, title), without rendering.
-SessionLength = Callable[[Path, dict[str, str]], tuple[float, str]]
-
-
-def session_file_name(script: Path, variables: dict[str, str]) -> str:
-    """A file name that changes whenever the session's script or settings do."""
-    material = json.dumps({"script": script.read_text(encoding="utf-8"), "set": variables,
-                           "version": __version__}, sort_keys=True)
-    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:10]
-    return f"{script.stem}-{digest}.mp3"
-
-
-def _folder_files(source: TrackSource) -> list[Path]:
-    assert source.folder is not None
-    files = sorted((p for p in source.folder.iterdir()
-                    if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES),
-                   key=lambda p: [int(part) if part.isdigit() else part.casefold()
-                                  for part in re.split(r"(\d+)", p.name)])
-    if source.shuffle:
-        random.Random(source.seed).shuffle(files)
-    return files
-
-
-def resolve_tracks(playlist: Playlist, *, render: SessionRenderer | None,
-                   length: SessionLength | None, session_folder: Path,
-                   skip_missing: bool = False) -> tuple[list[Track], list[Issue]]:
-    """Every track with its length and names. Sessions are rendered with `render` (or only
-    measured with `length`). Unreadable files are issues: raised together, or with
-    `skip_missing` returned as warnings and left out."""
-    tracks: list[Track] = []
-    issues: list[Issue] = []
-
-    def add(path: Path, source: TrackSource, info: AudioInfo, from_session: bool) -> None:
-        title = source.title or info.title or _title_from_name(path)
-        # The length players play (the header's may include the encoder's padding).
-        tracks.append(Track(path, title, source.artist or info.artist, decoded_seconds(path),
-                            source.where, from_session))
-
-    for source in playlist.sources:
-        where = source.where
-        try:
-            if source.session is not None:
-                if render is not None:
-                    target = session_folder / session_file_name(source.session,
-                                                                source.variables)
-                    rendered = target if target.is_file() else render(
-                        source.session, source.variables, target)
-                    add(rendered, source, probe(rendered), True)
-                else:
-                    assert length is not None
-                    seconds, title = length(source.session, source.variables)
-                    tracks.append(Track(source.session, source.title or title, source.artist,
-                                        seconds, where, True))
-            elif source.folder is not None:
-                files = _folder_files(source)
-                if not files:
-                    issues.append(_issue(where, f"{source.folder} has no audio files"))
-                for path in files:
-                    try:
-                        add(path, source, probe(path), False)
-                    except MediaError as exc:
-                        issues.append(_issue(where, str(exc)))
-            else:
-                assert source.file is not None
-                add(source.file, source, probe(source.file), False)
-        except ScriptError as exc:
-            issues.extend(exc.issues)
-        except ExportError:
-            # A session that cannot be written (a full disk, a read-only folder) is not a
-            # problem in the playlist: it stops the build, as a runtime failure.
-            raise
-        except AudioguideError as exc:
-            issues.append(_issue(where, str(exc)))
-    if issues and not skip_missing:
-        raise ScriptError(issues)
-    return tracks, issues
-
-
-def _issue(where: Location, message: str) -> Issue:
-    return Issue(where.file, where.line, where.column, f"{where.path}: {message}")
-
-
-def _title_from_name(path: Path) -> str:
-    return re.sub(r"[_]+", " ", path.stem).strip() or path.name
-
-
-def m3u8_text(playlist: Playlist, tracks: Sequence[Track], m3u8_path: Path,
-              absolute: bool = False) -> str:
-    """An extended M3U (UTF-8): #EXTM3U, #PLAYLIST, then #EXTINF and a path for each track."""
-    lines = ["#EXTM3U", f"#PLAYLIST:{playlist.title}"]
-    base = m3u8_path.parent.resolve()
-    for track in tracks:
-        lines.append(f"#EXTINF:{track.seconds:.3f},{track.label}")
-        target = track.path.resolve()
-        if absolute:
-            lines.append(str(target))
-        else:
-            lines.append(Path(_relative(target, base)).as_posix())
-    return "\n".join(lines) + "\n"
-
-
-def _relative(target: Path, base: Path) -> str:
-    import os
-
-    return os.path.relpath(target, base)
-
-
-def mix_blocks(tracks: Sequence[Track], sample_rate: int, channels: int, *,
-               gap_s: Fraction, crossfade_s: Fraction, gains_db: Sequence[float],
-               chapters: list[ChapterMark], block_frames: int = BLOCK_FRAMES) -> Iterator[Audio]:
-    """The tracks as one stream: each scaled by its gain, joined by silence or an equal-power
-    crossfade. `chapters` is filled (one per track, in ms) as the stream is read."""
-    gap = seconds_to_samples(gap_s, sample_rate)
-    shortest = min((track.seconds for track in tracks), default=0.0)
-    crossfade = min(seconds_to_samples(crossfade_s, sample_rate),
-                    int(shortest * sample_rate / 2)) if crossfade_s else 0
-    rise = np.sqrt(fade_curve(crossfade))[:, None] if crossfade else None
-    fall = rise[::-1] if rise is not None else None
-    emitted = 0
-    carry: Audio | None = None
-    starts: list[int] = []
-    for index, (track, gain_db) in enumerate(zip(tracks, gains_db, strict=True)):
-        factor = np.float32(10 ** (gain_db / 20))
-        stream = (block * factor for block in decode_stream(track.path, sample_rate, channels,
-                                                           block_frames))
-        if index and gap and not crossfade:
-            for start in range(0, gap, block_frames):
-                silence = np.zeros((min(block_frames, gap - start), channels), np.float32)
-                emitted += len(silence)
-                yield silence
-        starts.append(emitted)
-        pending: Audio = np.zeros((0, channels), dtype=np.float32)
-        if carry is not None and rise is not None and fall is not None:
-            head = pending
-            for block in stream:
-                head = np.concatenate([head, block])
-                if len(head) >= crossfade:
-                    break
-            overlap = min(len(head), len(carry))
-            mixed = carry[:overlap] * fall[-overlap:] + head[:overlap] * rise[:overlap]
-            emitted += overlap
-            yield mixed.astype(np.float32)
-            pending = head[overlap:]
-        last = index == len(tracks) - 1
-        for block in stream:
-            pending = np.concatenate([pending, block]) if len(pending) else block
-            keep = 0 if last or not crossfade else crossfade
-            if len(pending) > keep:
-                out, pending = pending[: len(pending) - keep], pending[len(pending) - keep:]
-                emitted += len(out)
-                yield out
-        if last or not crossfade:
-            if len(pending):
-                emitted += len(pending)
-                yield pending
-            carry = None
-        else:
-            carry = pending
-    for index, track in enumerate(tracks):
-        end = starts[index + 1] if index + 1 < len(starts) else emitted
-        chapters.append(ChapterMark(track.title, ms_at_or_after(starts[index], sample_rate),
-                                    ms_at_or_after(end, sample_rate)))
-
-
-def track_gains(tracks: Sequence[Track], target_lufs: float | None,
-                measure: Callable[[Path], float]) -> list[float]:
-    """dB to bring each track to the target (0 for silent tracks, or with no target)."""
-    if target_lufs is None:
-        return [0.0] * len(tracks)
-    gains = []
-    for track in tracks:
-        loudness = measure(track.path)
-        gains.append(0.0 if loudness <= -69.5 else target_lufs - loudness)
-    return gains
-

@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import __version__
 from ..atomic import CacheWarning, atomic_path
-from ..timeline.compile import FileClip, FileLoop, Timeline
+from ..timeline.model import FileClip, FileLoop, Timeline
 from ..voices import SpeechRequest
 from .loudness import Loudness
 

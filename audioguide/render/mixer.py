@@ -15,7 +15,7 @@ import numpy as np
 
 from ..dsp import BLOCK_FRAMES, Audio, envelope_slice, lowpass_fir, sliding_min
 from ..progress import Progress
-from ..timeline.compile import BedTrack, Clip, Timeline
+from ..timeline.model import BedTrack, Clip, Timeline
 from ..units import db_to_gain
 from .sources import ClipLibrary, Reader
 

@@ -30,7 +30,7 @@ from ..sounds import (
     StreamLoopBed,
     Tick,
 )
-from ..timeline.compile import FileClip, FileLoop, NoiseSource
+from ..timeline.model import FileClip, FileLoop, NoiseSource
 from ..voices import SpeechBank, SpeechRequest
 
 

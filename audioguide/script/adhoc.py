@@ -6,10 +6,11 @@ import json
 
 from ..breathing import PATTERNS, parse_pattern_text
 from ..errors import InputError
-from .fields import suggest
+from .bed_fields import NOISES
 from .load import parse_session
 from .model import Session
-from .schema import CUES, NOISES
+from .nodes import suggest
+from .schema import CUES
 
 PATTERN_FORMS = (f"a name ({', '.join(PATTERNS)}) or 2 to 4 phase lengths in seconds "
                  "like 4-7-8 or 4,4,6,2")

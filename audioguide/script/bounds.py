@@ -27,6 +27,7 @@ from .model import (
     Sound,
     Step,
     Tone,
+    walk_steps,
 )
 
 #: Steps (each breath, each bell strike) a session may expand to once repeats are unrolled.
@@ -58,15 +59,9 @@ class _Walk:
                           "shorten it or split it into several sessions")
 
     def run(self, steps: tuple[Step, ...]) -> None:
-        for step in steps:
-            if isinstance(step, Repeat):
+        for step, _ in walk_steps(steps, unroll=True):
+            if isinstance(step, (Repeat, Choose)):
                 self.add(step, 1, Fraction(0))
-                for _ in range(step.times):
-                    self.run(step.steps)
-            elif isinstance(step, Choose):
-                self.add(step, 1, Fraction(0))
-                for option in step.picked:
-                    self.run(option)
             else:
                 self.add(step, *self.cost(step))
 

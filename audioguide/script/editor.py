@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..atomic import atomic_path, unwritable
 from ..errors import ExportError, InputError
-from .fields import kind_of
 from .load import SCRIPT_SUFFIXES, builtin_sessions, read_text
+from .paths import file_or_folder
 from .schema import json_schema
 
 #: The schema's name in the script's folder (hidden: it is the editor's, not the user's).
@@ -48,7 +48,7 @@ def with_modeline(text: str, target: str) -> str:
 
 def install_schema(script: Path) -> Path:
     """Write the schema beside `script` and its modeline into it; return the schema's path."""
-    found = kind_of(script)
+    found = file_or_folder(script)
     if found != "file":
         raise InputError(f"{script} is a folder; give a script file" if found == "folder"
                          else f"script not found: {script}")

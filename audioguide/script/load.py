@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
+from ..atomic import write_text
 from ..breathing import DEFAULT_WORDS
 from ..errors import InputError, Issue, ScriptError
 from .bounds import check_bounds
-from .fields import Context, Invalid, Variables, clip, kind_of, local_path, suggest
 from .model import (
     At,
     Bed,
@@ -38,7 +38,10 @@ from .model import (
     Tone,
     VoiceSpec,
 )
+from .nodes import Context, Invalid, clip, suggest
+from .paths import file_or_folder, local_path
 from .schema import SESSION
+from .word_maps import Variables
 
 #: Scripts larger than this are refused before parsing.
 MAX_SCRIPT_BYTES = 1_000_000
@@ -72,7 +75,7 @@ def builtin_sessions() -> list[BuiltinSession]:
 def find_script(name_or_path: str | Path) -> Path:
     """A script path as given, or the built-in session of that name."""
     candidate = local_path(str(name_or_path), None)
-    found = kind_of(candidate)
+    found = file_or_folder(candidate)
     if found == "file":
         return candidate
     if found == "folder":
@@ -350,8 +353,6 @@ def load_variables(path: Path) -> dict[str, str]:
 def new_session(name: str, source: str | Path, force: bool = False,
                 folder: Path | None = None) -> Path:
     """Copy a session (a built-in or a file) to `NAME.yaml` to edit; never over a file."""
-    from ..atomic import write_text
-
     text = find_script(source).read_text(encoding="utf-8")
     target = (folder or Path.cwd()) / (name if name.endswith(SCRIPT_SUFFIXES) else f"{name}.yaml")
     if target.exists() and not force:

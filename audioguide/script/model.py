@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -212,6 +212,30 @@ class At(Step):
     """Move the next step to an absolute time."""
 
     seconds: Fraction
+
+
+def walk_steps(steps: tuple[Step, ...], *, unroll: bool = False) -> Iterator[tuple[Step, int]]:
+    """Every step in script order, each repeat or choose before the steps inside it, with
+    how many times it runs (a repeat's steps run its `times` over, a chosen option once).
+
+    With `unroll`, a repeat's steps are walked again for each time round, every step once:
+    the order the compiler places them in. The walk is lazy, so a caller can stop early.
+    """
+    return _walk(steps, 1, unroll)
+
+
+def _walk(steps: tuple[Step, ...], times: int, unroll: bool) -> Iterator[tuple[Step, int]]:
+    for step in steps:
+        yield step, times
+        if isinstance(step, Repeat):
+            if unroll:
+                for _ in range(step.times):
+                    yield from _walk(step.steps, times, unroll)
+            else:
+                yield from _walk(step.steps, times * step.times, unroll)
+        elif isinstance(step, Choose):
+            for option in step.picked:
+                yield from _walk(option, times, unroll)
 
 
 @dataclass(frozen=True)

@@ -7,194 +7,31 @@ from typing import Any
 
 import yaml
 
-from ..breathing import (
-    PATTERNS,
-    PHASE_KINDS,
-    lengths_from_numbers,
-    parse_pattern_text,
-    pattern_from_lengths,
-)
+from ..breathing import PHASE_KINDS
 from ..cover import NO_COVER, CoverProblem, read_cover
-from ..units import parse_note
+from ..voices import ENGINES
 from . import ecma
-from .fields import (
-    FALSE_WORDS,
-    INVALID,
-    TRUE_WORDS,
-    Choice,
-    Context,
-    Custom,
-    Duration,
-    Field,
-    FilePath,
-    Flag,
-    FolderPath,
-    Frequency,
-    Invalid,
-    Kind,
-    Level,
-    ListOf,
-    Number,
-    Obj,
-    Pronunciations,
-    Text,
-    Variables,
-    clip,
-    resolve_file,
-    suggest,
-    text_pattern,
-)
+from .bed_fields import BED, FADE, SECTION_BED_OR_NONE
+from .breath_fields import BREATHE_HUM, PATTERN, PHASES, VOWELS
+from .fields import Custom, Field, FieldType, ListOf, Obj
+from .nodes import Context, Invalid, clip, suggest
+from .paths import FilePath, FolderPath, resolve_file
+from .scalars import FALSE_WORDS, Choice, Duration, Flag, Frequency, Level, Number, Text
+from .word_maps import Pronunciations, Variables
 
 FORMAT_VERSION = 1
-ENGINES = ("auto", "pyttsx3", "piper", "recorded", "draft")
 #: Engines that can speak a line no recording covers.
-SPEAKING_ENGINES = ("auto", "pyttsx3", "piper", "draft")
+SPEAKING_ENGINES = tuple(engine for engine in ENGINES if engine != "recorded")
 STYLES = ("calm", "plain")
-NOISES = ("white", "pink", "brown", "ocean", "rain")
 BELLS = ("bowl", "chime", "soft")
 CUES = ("both", "voice", "tone", "none")
 WAVES = ("sine", "triangle", "soft-square")
-VOWELS = ("mm", "oo", "ah")
 RHYTHMS = ("drum", "heartbeat", "shaker", "tick", "sway")
 KINDS = ("breathing", "sound", "movement", "visualization", "awareness", "together", "writing",
          "other")
 FORMATS = ("mp3", "wav", "ogg", "flac", "m4b", "m4a")
 CODECS = ("vorbis", "opus")
 BITS = (16, 24)
-
-
-# --- breathing patterns: a name, numbers, a list or a mapping ---------------------------
-
-def _parse_pattern(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        text = ctx.fill(node, path, node.value)
-        if isinstance(text, Invalid):
-            return text
-        try:
-            pattern = parse_pattern_text(text)
-        except ValueError:
-            hint = suggest(text.strip().lower(), PATTERNS) or (
-                f" (choose one of: {', '.join(PATTERNS)}, or numbers like 4-7-8)")
-            return ctx.error(node, path, f"unknown pattern '{clip(text.strip())}'{hint}")
-        if PATTERNS.get(pattern.name) is pattern:
-            return pattern  # a named pattern, with its own words and advice
-        return _pattern_or_error(pattern.lengths(), node, path, ctx)
-    if isinstance(node, yaml.SequenceNode):
-        parsed = [_phase_length(item, f"{path}[{i}]", ctx) for i, item in enumerate(node.value)]
-        seconds = [value for value in parsed if isinstance(value, Fraction)]
-        if len(seconds) != len(parsed):
-            return INVALID
-        try:
-            lengths = lengths_from_numbers(seconds)
-        except ValueError as exc:
-            return ctx.error(node, path, f"{exc}: [inhale, exhale], [inhale, hold, exhale] or "
-                             "[inhale, hold, exhale, hold]")
-        return _pattern_or_error(lengths, node, path, ctx)
-    if isinstance(node, yaml.MappingNode):
-        values = PHASES.parse(node, path, ctx)
-        if isinstance(values, Invalid):
-            return values
-        lengths = {kind: value for kind, value in values.items() if value is not None}
-        if any(isinstance(value, Invalid) for value in lengths.values()):
-            return INVALID
-        return _pattern_or_error(lengths, node, path, ctx)
-    return ctx.error(node, path, "expected a pattern name, a list of seconds or a mapping "
-                     "of phases")
-
-
-def _phase_length(node: yaml.Node, path: str, ctx: Context) -> Fraction | Invalid:
-    value = PHASE_SECONDS.parse(node, path, ctx)
-    return value if isinstance(value, Invalid) else Fraction(value)
-
-
-#: The phases every breath has, each longer than 0.
-BREATH_NEEDS = ("inhale", "exhale")
-
-
-def _pattern_or_error(lengths: dict[str, Fraction], node: yaml.Node, path: str,
-                      ctx: Context) -> Any:
-    if any(lengths.get(kind, 0) <= 0 for kind in BREATH_NEEDS):
-        return ctx.error(node, path, "a breath needs an inhale and an exhale longer than 0")
-    named = next((p for p in PATTERNS.values() if p.lengths() == lengths), None)
-    if named is not None:
-        return named
-    name = "-".join(f"{float(lengths[kind]):g}" for kind in PHASE_KINDS if lengths.get(kind))
-    return pattern_from_lengths(name, lengths)
-
-
-PHASE_SECONDS = Duration("seconds for this phase")
-PHASES = Obj({kind: Field(PHASE_SECONDS) for kind in PHASE_KINDS},
-             "phase lengths in seconds")
-
-
-def _pattern_schema() -> dict[str, Any]:
-    # The phases a list (or 4-7-8) of each length gives, as the loader maps them.
-    orders = [list(lengths_from_numbers([Fraction(1)] * n)) for n in (2, 3, 4)]
-    length = f"{ecma.DIGIT}+(?:\\.{ecma.DIGIT}+)?(?![0-9.])"
-    longer = "(?=[0-9.]*[1-9])" + length
-    numbers = ecma.one_of(f"{ecma.ws()}[-,]{ecma.ws()}".join(
-        longer if kind in BREATH_NEEDS else length for kind in order) for order in orders)
-    positive = Duration("seconds for this phase, more than 0", positive=True)
-    phases = Obj({kind: Field(positive if kind in BREATH_NEEDS else PHASE_SECONDS,
-                              required=kind in BREATH_NEEDS) for kind in PHASE_KINDS},
-                 PHASES.description)
-    return {
-        "description": "a named pattern (" + ", ".join(PATTERNS) + "), numbers like 4-7-8, "
-                       "a list [inhale, hold, exhale, hold] or a mapping of phases",
-        "examples": ["box", "4-7-8", [4, 2, 6], {"inhale": 4, "exhale": 6}],
-        "anyOf": [{"enum": list(PATTERNS)},
-                  {"type": "string", "pattern": ecma.whole(ecma.one_of(
-                      [ecma.words(PATTERNS, fold=True), numbers]))},
-                  {"type": "string", "pattern": ecma.with_placeholder()},
-                  *({"type": "array", "minItems": len(order), "maxItems": len(order),
-                     "prefixItems": [(positive if kind in BREATH_NEEDS else PHASE_SECONDS)
-                                     .json_schema() for kind in order]} for order in orders),
-                  phases.json_schema()]}
-
-
-PATTERN = Custom(_parse_pattern, _pattern_schema)
-
-
-# --- beds ---------------------------------------------------------------------------
-
-FADE = Duration("fade length")
-
-
-def _parse_bed_sound(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return ctx.error(node, path, "expected a noise name or a file path")
-    text = ctx.fill(node, path, node.value)
-    if isinstance(text, Invalid):
-        return text
-    word = text.strip()
-    if word in NOISES:
-        return word
-    if "/" not in word and "." not in word:
-        hint = suggest(word, NOISES) or f" (choose one of: {', '.join(NOISES)}, or a file path)"
-        return ctx.error(node, path, f"unknown bed sound '{clip(word)}'{hint}")
-    return resolve_file(word, node, path, ctx)
-
-
-BED_SOUND = Custom(_parse_bed_sound, lambda: {
-    "description": "a noise (" + ", ".join(NOISES) + ") or an audio file to loop",
-    "examples": ["brown", "sounds/stream.ogg"],
-    "anyOf": [{"enum": list(NOISES)},
-              {"type": "string", "pattern": ecma.whole(ecma.words(NOISES))},
-              # Anything else must look like a path (whether it is a file only loading tells).
-              {"type": "string", "pattern": "^(?=[\\s\\S]*[/.])" + text_pattern()[1:]},
-              {"type": "string", "pattern": ecma.with_placeholder()}]})
-
-BED = Obj({
-    "sound": Field(BED_SOUND, required=True),
-    "level": Field(Level(), default=-30.0),
-    "duck": Field(Level("how far the bed dips while the voice speaks", minimum=0,
-                        maximum=40), default=8.0),
-    "fade_in": Field(FADE, default=Fraction(5)),
-    "fade_out": Field(FADE, default=Fraction(8)),
-}, "a soft background sound under the whole session", shorthand="sound")
-#: A section's bed: what it leaves out comes from the session's bed (then the defaults).
-SECTION_BED = Obj({key: Field(spec.kind, spec.required, None) for key, spec in BED.fields.items()},
-                  "the bed from here on; unset keys as in the session's bed", shorthand="sound")
 
 
 # --- steps ---------------------------------------------------------------------------
@@ -216,46 +53,6 @@ SAY = Obj({
 
 WORDS = Obj({kind: Field(Text(f"what the voice says at each {kind.replace('_', '-')}"))
              for kind in PHASE_KINDS}, "the spoken cue for each phase")
-
-HUM_NOTE = Frequency("the drone's note", notes=True, minimum=20, maximum=2000)
-HUM_ON_EXHALES = Obj({
-    "note": Field(HUM_NOTE),
-    "hz": Field(Frequency("the drone's pitch in Hz", notes=False, minimum=20, maximum=2000)),
-    "level": Field(Level(), default=-20.0),
-    "vowel": Field(Choice(VOWELS, "the vowel colour of the hum"), default="mm"),
-}, "a drone to hum along with on every exhale", at_most_one=[("note", "hz")])
-DEFAULT_HUM_NOTE = "A2"
-
-
-def _parse_breathe_hum(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        text = ctx.fill(node, path, node.value)
-        if isinstance(text, Invalid):
-            return text
-        word = text.strip().lower()
-        if word in FALSE_WORDS:
-            return None
-        if word in TRUE_WORDS:
-            return {"note": parse_note(DEFAULT_HUM_NOTE), "hz": None, "level": -20.0,
-                    "vowel": "mm"}
-        try:
-            hz = HUM_NOTE.convert(text, node)
-        except ValueError as exc:
-            return ctx.error(node, path, f"{exc}; or write true, false or a mapping")
-        return {"note": hz, "hz": None, "level": -20.0, "vowel": "mm"}
-    values = HUM_ON_EXHALES.parse(node, path, ctx)
-    if isinstance(values, dict) and values["note"] is None and values["hz"] is None:
-        values["note"] = parse_note(DEFAULT_HUM_NOTE)
-    return values
-
-
-BREATHE_HUM = Custom(_parse_breathe_hum, lambda: {
-    "description": "hum along on every exhale: true (A2), a note, or a mapping",
-    "examples": [True, "D3", {"note": "A2", "level": "-24dB"}],
-    "anyOf": [{"type": "boolean"},
-              {"type": "string", "pattern": ecma.whole(ecma.words(TRUE_WORDS + FALSE_WORDS,
-                                                                  fold=True))},
-              HUM_NOTE.json_schema(), HUM_ON_EXHALES.json_schema()]})
 
 BREATHE = Obj({
     "pattern": Field(PATTERN, required=True),
@@ -314,24 +111,10 @@ SOUND = Obj({
     "after": Field(Duration("silence after the sound"), default=Fraction(0)),
 }, "play an audio file in full", shorthand="file")
 
-NO_BED = "none"
-NO_BED_WORDS = (NO_BED, "off")
-
-
-def _parse_section_bed(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() in NO_BED_WORDS:
-        return NO_BED
-    return SECTION_BED.parse(node, path, ctx)
-
 
 SECTION = Obj({
     "title": Field(Text("chapter title"), required=True),
-    "bed": Field(Custom(_parse_section_bed, lambda: {
-        "description": "the bed from here on (until another section changes it), or none",
-        "examples": ["rain", NO_BED],
-        "anyOf": [{"enum": [NO_BED]},
-                  {"type": "string", "pattern": ecma.whole(ecma.words(NO_BED_WORDS, fold=True))},
-                  SECTION_BED.json_schema()]})),
+    "bed": Field(SECTION_BED_OR_NONE),
 }, "starts a chapter (and may change the bed)", shorthand="title")
 
 PAUSE = Duration("silence for this long")
@@ -452,7 +235,7 @@ def _choose_schema() -> dict[str, Any]:
 CHOOSE = Custom(_parse_choose, _choose_schema, description=CHOOSE_FIELDS.description,
                 examples=CHOOSE_FIELDS.examples())
 
-STEP_KINDS: dict[str, Kind] = {
+STEP_KINDS: dict[str, FieldType] = {
     "say": SAY, "pause": PAUSE, "breathe": BREATHE, "hum": HUM, "bell": BELL, "tone": TONE,
     "rhythm": RHYTHM, "sound": SOUND, "section": SECTION, "repeat": REPEAT, "choose": CHOOSE,
     "at": AT,

@@ -4,20 +4,18 @@ The cursor is an exact `Fraction` of seconds; each clip's start is that exact
 time rounded to the nearest sample once. Nothing adds up rounded durations, so a
 12-hour session has no drift. Clip lengths come from a `ClipLengths` object
 (speech from the voice cache, files from ffmpeg, synthesized sounds from their
-own definition), which keeps this module free of audio work.
+own definition), which keeps this module free of audio work; what is said and by which
+voice comes from `narration`, and nothing here touches the file system.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from ..breathing import PHASE_KINDS, Pattern, breaths_per_minute, pattern_from_lengths
+from ..breathing import Pattern, breaths_per_minute
 from ..errors import Issue, ScriptError, UnknownVoiceError
 from ..script.model import (
     At,
@@ -42,8 +40,19 @@ from ..script.model import (
 )
 from ..sounds import TICK_HZ, BellStrike, HumDrone, PacerTone, Rhythm, SteadyTone, Tick
 from ..units import MAX_SESSION_SECONDS, format_seconds, seconds_to_samples
-from ..voices import SpeechRequest, VoiceSettings
-from ..voices.recorded import Line, RecordingFolder, number_lines
+from .breaths import cycle_count, cycle_patterns
+from .model import (
+    BedTrack,
+    Chapter,
+    Clip,
+    ClipLengths,
+    FileClip,
+    FileLoop,
+    Item,
+    NoiseSource,
+    Timeline,
+)
+from .narration import CompileOptions, Narrator, line_voice
 
 #: Holds longer than this draw a warning.
 LONG_HOLD_S = 10
@@ -60,196 +69,6 @@ EXHALE_HUM_FADE_S = Fraction(2, 5)
 DUCK_ATTACK_S = Fraction(3, 10)
 #: ...and rises back over this long after it.
 DUCK_RELEASE_S = Fraction(6, 10)
-
-
-@dataclass(frozen=True)
-class FileClip:
-    """An audio file, decoded at the session rate."""
-
-    path: Path
-
-
-@dataclass(frozen=True)
-class FileLoop:
-    """An audio file looped seamlessly as a bed."""
-
-    path: Path
-
-
-@dataclass(frozen=True)
-class NoiseSource:
-    """A generated noise bed."""
-
-    kind: str
-    seed: int = 1
-
-
-class ClipLengths(Protocol):
-    """Lengths of clips whose length is their own (speech, files, bells)."""
-
-    def frames(self, source: Hashable) -> int:
-        """Length in frames at the session rate."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Clip:
-    """A sound placed in the session."""
-
-    start: int
-    length: int
-    source: Hashable
-    gain_db: float
-    kind: str
-    where: Location
-    fade_in: int = 0
-    fade_out: int = 0
-    text: str | None = None
-
-    @property
-    def end(self) -> int:
-        """First sample after the clip."""
-        return self.start + self.length
-
-
-@dataclass(frozen=True)
-class BedTrack:
-    """A background bed from `start` to `end`, dipping by `duck_db` during `duck` spans."""
-
-    source: Hashable
-    start: int
-    end: int
-    level_db: float
-    duck_db: float
-    fade_in: int
-    fade_out: int
-    duck: tuple[tuple[int, int], ...]
-    attack: int
-    release: int
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A section of the session, from `start` up to `end`."""
-
-    title: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One step as placed, for `inspect` and the live display."""
-
-    kind: str
-    start: int
-    length: int
-    where: Location
-    detail: str
-    #: For a breathe step: every phase of every breath, as (kind, frames).
-    phases: tuple[tuple[str, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Everything the mixer needs, in integer samples at `sample_rate`."""
-
-    title: str
-    sample_rate: int
-    channels: int
-    length: int
-    clips: tuple[Clip, ...]
-    beds: tuple[BedTrack, ...]
-    chapters: tuple[Chapter, ...]
-    items: tuple[Item, ...]
-    warnings: tuple[Issue, ...]
-
-    @property
-    def seconds(self) -> float:
-        """Total length in seconds."""
-        return self.length / self.sample_rate
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready description: every item and clip with samples and seconds."""
-        rate = self.sample_rate
-
-        def span(start: int, length: int) -> dict[str, Any]:
-            return {"start": start, "length": length, "start_s": round(start / rate, 6),
-                    "length_s": round(length / rate, 6)}
-
-        return {
-            "title": self.title, "sample_rate": rate, "channels": self.channels,
-            "length": self.length, "length_s": round(self.length / rate, 6),
-            "steps": [{"kind": item.kind, **span(item.start, item.length),
-                       "line": item.where.line, "path": item.where.path,
-                       "detail": item.detail} for item in self.items],
-            "clips": [{"kind": clip.kind, **span(clip.start, clip.length),
-                       "gain_db": clip.gain_db, "line": clip.where.line,
-                       **({"text": clip.text} if clip.text is not None else {})}
-                      for clip in self.clips],
-            "beds": [{"source": describe_source(bed.source), **span(bed.start, bed.end - bed.start),
-                      "level_db": bed.level_db, "duck_db": bed.duck_db} for bed in self.beds],
-            "chapters": [{"title": chapter.title, **span(chapter.start,
-                                                          chapter.end - chapter.start)}
-                         for chapter in self.chapters],
-            "warnings": [str(warning) for warning in self.warnings],
-        }
-
-
-def describe_source(source: Hashable) -> str:
-    """A short human name for a clip's source."""
-    if isinstance(source, NoiseSource):
-        return source.kind
-    if isinstance(source, (FileClip, FileLoop)):
-        return str(source.path)
-    return type(source).__name__
-
-
-@dataclass(frozen=True)
-class AutoVoice:
-    """What `engine: auto` means on this machine: the Piper voices installed, as
-    (name, short name, language like `en_US`), best first. The jobs layer looks them up;
-    the compiler only reads this list, so compiling stays free of the file system."""
-
-    piper_voices: tuple[tuple[str, str, str], ...] = ()
-
-    def pick(self, language: str, voice_id: str | None) -> tuple[str, str | None]:
-        """(engine, voice id) for a line: an installed Piper voice for the script's language
-        (or for the voice id, when it names one or a language one speaks), else pyttsx3."""
-        if voice_id is not None:
-            wanted = voice_id.casefold().replace("_", "-")
-            for name, short, _ in self.piper_voices:
-                if wanted in (name.casefold().replace("_", "-"), short.casefold()):
-                    return "piper", voice_id
-            if not _is_language(wanted):
-                return "pyttsx3", voice_id   # a system voice's name
-            language = wanted
-        family = language.casefold().replace("_", "-")
-        for name, _, code in self.piper_voices:
-            code = code.casefold().replace("_", "-")
-            if code == family or code.split("-")[0] == family:
-                return "piper", name
-        for name, _, code in self.piper_voices:
-            if code.casefold().split("_")[0] == family.split("-")[0]:
-                return "piper", name
-        return "pyttsx3", voice_id
-
-
-def _is_language(tag: str) -> bool:
-    """`en`, `en-us`, `pt-br`: a language tag rather than a voice's name."""
-    parts = tag.split("-")
-    return 2 <= len(parts[0]) <= 3 and parts[0].isalpha() and len(parts) <= 2 and all(
-        2 <= len(part) <= 4 and part.isalnum() for part in parts[1:])
-
-
-@dataclass(frozen=True)
-class CompileOptions:
-    """Choices that come from the command line rather than the script."""
-
-    sample_rate: int | None = None
-    channels: int | None = None
-    voice: VoiceSpec = field(default_factory=VoiceSpec)
-    auto: AutoVoice = field(default_factory=AutoVoice)
 
 
 @dataclass(frozen=True)
@@ -274,186 +93,6 @@ class Placed:
 OnLength = Callable[[Placed, Hashable], None]
 
 
-#: The calm style speaks this much slower than the script's rate...
-CALM_RATE = 0.9
-#: ...and, where the engine has a pitch setting and the script sets none, at this pitch
-#: (eSpeak's default is 50).
-CALM_PITCH = 40.0
-
-
-def voice_settings(spec: VoiceSpec, language: str = "en",
-                   auto: AutoVoice | None = None) -> VoiceSettings:
-    """Fully resolved settings for the speech engine (no recordings looked up)."""
-    return Narrator.resolve(spec, None, language, auto or AutoVoice())
-
-
-class Respeller:
-    """A script's `pronounce:` map applied to a line: each listed word (whole words, any
-    case) is replaced by how to say it, a respelling or `[[phonemes]]` for Piper/eSpeak."""
-
-    def __init__(self, words: Mapping[str, str]) -> None:
-        self.words = {key.casefold(): value for key, value in words.items()}
-        keys = sorted(words, key=len, reverse=True)   # longest first: "New York" before "New"
-        self.pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in keys) + r")(?!\w)",
-                                  re.IGNORECASE) if keys else None
-
-    def __call__(self, text: str) -> str:
-        """The text as the engine should get it."""
-        if self.pattern is None:
-            return text
-        return self.pattern.sub(lambda match: self.words[match.group(1).casefold()], text)
-
-
-class Narrator:
-    """Turns a line's voice settings into an engine request: style, Piper model, recordings."""
-
-    def __init__(self, session: Session, options: CompileOptions | None = None) -> None:
-        self.lines: dict[str, Line] = {line.text: line
-                                       for line in number_lines(narration_texts(session))}
-        self._folders: dict[Path, RecordingFolder] = {}
-        self.language = session.language
-        self.auto = (options or CompileOptions()).auto
-        self.say_as = Respeller(session.pronounce)
-
-    def folder(self, path: Path) -> RecordingFolder:
-        """The recordings in a folder (listed once)."""
-        if path not in self._folders:
-            self._folders[path] = RecordingFolder(path)
-        return self._folders[path]
-
-    def recording(self, spec: VoiceSpec, text: str) -> Path | None:
-        """The recording for `text` in the voice's folder, if the voice is `recorded`."""
-        if spec.engine != "recorded" or spec.folder is None or text not in self.lines:
-            return None
-        return self.folder(spec.folder).find(self.lines[text])
-
-    def request(self, spec: VoiceSpec, text: str, where: Location,
-                audio: Path | None = None) -> SpeechRequest:
-        """The request for one line."""
-        audio = audio or self.recording(spec, text)
-        settings = self.resolve(spec, audio, self.language, self.auto)
-        spoken = text if settings.engine == "recorded" else self.say_as(text)
-        return SpeechRequest(spoken, settings, where=str(where))
-
-    @staticmethod
-    def resolve(spec: VoiceSpec, audio: Path | None, language: str = "en",
-                auto: AutoVoice | None = None) -> VoiceSettings:
-        """Settings for the engine: a recording if there is one, else the (fallback) engine."""
-        rate = float(spec.rate_wpm or 130.0)
-        if audio is not None:
-            return VoiceSettings("recorded", str(audio.resolve()), rate, None, "plain")
-        engine = spec.engine or "auto"
-        if engine == "recorded":
-            engine = spec.fallback or "auto"
-        voice_id = spec.voice_id
-        if engine == "auto":
-            engine, voice_id = ("piper", voice_id) if spec.model is not None else (
-                (auto or AutoVoice()).pick(language, voice_id))
-        if engine == "piper" and spec.model is not None:
-            voice_id = str(spec.model.resolve())
-        style = spec.style or "plain"
-        pitch = spec.pitch
-        if style == "calm":
-            rate = round(rate * CALM_RATE, 3)
-            if pitch is None and engine in ("pyttsx3", "draft"):
-                pitch = CALM_PITCH
-        return VoiceSettings(engine, voice_id, rate, pitch, style,
-                             spec.speaker if engine == "piper" else None)
-
-
-def _line_voice(session: Session, line: VoiceSpec, options: CompileOptions) -> VoiceSpec:
-    return options.voice.over(line.over(session.voice))
-
-
-def spoken_steps(steps: tuple[Step, ...]) -> Iterator[tuple[Step, str | None]]:
-    """Every Say step, and every breathe step with each of its spoken words, in order."""
-    for step, kind, _ in _spoken(steps, 1):
-        yield step, kind
-
-
-def _spoken(steps: tuple[Step, ...], times: int) -> Iterator[tuple[Step, str | None, int]]:
-    """As `spoken_steps`, with how many times each is said (repeats multiply)."""
-    for step in steps:
-        if isinstance(step, Say):
-            yield step, None, times
-        elif isinstance(step, Breathe) and step.cue in ("voice", "both"):
-            kinds = {phase.kind for phase in _cycle_patterns(step, 1)[0].phases} | set(step.ramp)
-            for kind in sorted(kinds, key=PHASE_KINDS.index):
-                yield step, kind, times * (step.cycles or 1)
-        elif isinstance(step, Repeat):
-            yield from _spoken(step.steps, times * step.times)
-        elif isinstance(step, Choose):
-            for option in step.picked:
-                yield from _spoken(option, times)
-
-
-def narration_texts(session: Session) -> Iterator[str]:
-    """The text of every spoken line and breathing cue, in script order (with repeats)."""
-    for step, kind in spoken_steps(session.steps):
-        if isinstance(step, Say):
-            yield step.text
-        elif isinstance(step, Breathe) and kind is not None:
-            yield step.words[kind]
-
-
-def speech_requests(session: Session, options: CompileOptions | None = None,
-                    narrator: Narrator | None = None) -> Iterator[SpeechRequest]:
-    """Every line the session will speak (with repeats), so they can be made ahead of time."""
-    options = options or CompileOptions()
-    narrator = narrator or Narrator(session, options)
-    base = _line_voice(session, VoiceSpec(), options)
-    for step, kind in spoken_steps(session.steps):
-        if isinstance(step, Say):
-            spec = _line_voice(session, step.voice, options)
-            yield narrator.request(spec, step.text, step.where, step.audio)
-        elif isinstance(step, Breathe) and kind is not None:
-            yield narrator.request(base, step.words[kind], step.where)
-
-
-def speech_plan(session: Session, options: CompileOptions | None = None
-                ) -> Iterator[tuple[SpeechRequest, int]]:
-    """Every line the session will speak, with how many times it is said."""
-    options = options or CompileOptions()
-    narrator = Narrator(session, options)
-    base = _line_voice(session, VoiceSpec(), options)
-    for step, kind, times in _spoken(session.steps, 1):
-        if isinstance(step, Say):
-            spec = _line_voice(session, step.voice, options)
-            yield narrator.request(spec, step.text, step.where, step.audio), times
-        elif isinstance(step, Breathe) and kind is not None:
-            yield narrator.request(base, step.words[kind], step.where), times
-
-
-def _cycle_patterns(step: Breathe, cycles: int) -> list[Pattern]:
-    """The pattern of each cycle: fixed, or moving linearly to `ramp` by the last cycle."""
-    start = step.pattern.lengths()
-    if not step.ramp:
-        return [step.pattern] * cycles
-    end = {**start, **step.ramp}
-    kinds = set(start) | set(end)
-    patterns = []
-    for index in range(cycles):
-        share = Fraction(index, cycles - 1) if cycles > 1 else Fraction(0)
-        lengths = {kind: start.get(kind, Fraction(0)) + (end.get(kind, Fraction(0))
-                   - start.get(kind, Fraction(0))) * share for kind in kinds}
-        patterns.append(pattern_from_lengths(step.pattern.name, lengths))
-    return patterns
-
-
-def _cycles_for(step: Breathe) -> int:
-    if step.cycles is not None:
-        return step.cycles
-    if step.duration_s is None:
-        return 6
-    # Whole breaths only: the fewest cycles that fill the duration. Phase lengths move
-    # linearly from the first cycle to the last, so n ≥ 2 cycles last n × (first + last) / 2.
-    first = step.pattern.cycle_seconds
-    if first >= step.duration_s:
-        return 1
-    last = _cycle_patterns(step, 2)[-1].cycle_seconds
-    return max(2, math.ceil(2 * step.duration_s / (first + last)))
-
-
 class _Compiler:
     def __init__(self, session: Session, lengths: ClipLengths, options: CompileOptions) -> None:
         self.session = session
@@ -471,7 +110,7 @@ class _Compiler:
         self.late: set[Location] = set()
         self.phases: tuple[tuple[str, int], ...] = ()  # of the breathe step just placed
         self.bed_changes: list[tuple[int, Bed | None]] = [(0, session.bed)]
-        self.base_voice = _line_voice(session, VoiceSpec(), options)
+        self.base_voice = line_voice(session, VoiceSpec(), options)
         self.narrator = Narrator(session, options)
         #: Where the step being placed begins (every clip it places starts there or later).
         self.step_begin = Fraction(0)
@@ -528,7 +167,7 @@ class _Compiler:
                 self.item(type(step).__name__.lower(), begin, step.where, detail)
 
     def step_say(self, step: Say) -> str:
-        spec = _line_voice(self.session, step.voice, self.options)
+        spec = line_voice(self.session, step.voice, self.options)
         request = self.narrator.request(spec, step.text, step.where, step.audio)
         length = self.frames_of(request, step.where)
         if length is None:
@@ -623,8 +262,8 @@ class _Compiler:
         return step.file.name
 
     def step_breathe(self, step: Breathe) -> str:
-        cycles = _cycles_for(step)
-        patterns = _cycle_patterns(step, cycles)
+        cycles = cycle_count(step)
+        patterns = cycle_patterns(step, cycles)
         begin = self.now
         spoken: dict[str, int | None] = {}
         pacer: list[tuple[str, int]] = []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, Issue, ScriptError
-from ..script.model import Bell, Choose, Location, Repeat, Section, Session, Sound, Step
+from ..script.model import Bell, Location, Section, Session, Sound, Step, walk_steps
 from ..voices import SpeechRequest
 
 #: Defaults, and the environment variables that change them.
@@ -99,18 +99,13 @@ def check_speech(plan: Iterable[tuple[SpeechRequest, int]], limits: Limits, file
 
 
 def _files(steps: tuple[Step, ...]) -> Iterator[tuple[Path, Location]]:
-    for step in steps:
+    for step, _ in walk_steps(steps):
         if isinstance(step, Sound):
             yield step.file, step.where
         elif isinstance(step, Bell) and step.file is not None:
             yield step.file, step.where
         elif isinstance(step, Section) and step.bed is not None and step.bed.file is not None:
             yield step.bed.file, step.where
-        elif isinstance(step, Repeat):
-            yield from _files(step.steps)
-        elif isinstance(step, Choose):
-            for option in step.picked:
-                yield from _files(option)
         audio = getattr(step, "audio", None)
         if isinstance(audio, Path):
             yield audio, step.where

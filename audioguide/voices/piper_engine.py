@@ -37,7 +37,7 @@ import platformdirs
 from ..dsp import trim_silence
 from ..errors import UnknownVoiceError, VoiceError
 from .base import Speech, VoiceInfo, VoiceSettings
-from .recorded import file_identity
+from .recorded import FileHashes
 from .workers import WorkerPool, worker_count
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,7 @@ class PiperEngine:
         self._pool = WorkerPool("piper", WORKER_SCRIPT, lambda: dict(os.environ),
                                 self.parallelism, INSTALL_HINT)
         self._tmp = tempfile.mkdtemp(prefix="audioguide-piper-")
+        self._hashes = FileHashes()
 
     def identity(self) -> str:
         """piper-tts's and onnxruntime's versions."""
@@ -234,7 +235,7 @@ class PiperEngine:
         """The model file's content hash, and the speaker of a multi-speaker voice."""
         voice = self.voice(settings.voice_id)
         speaker = voice.speaker_id(settings.speaker)
-        identity = file_identity(voice.model)
+        identity = self._hashes.identity(voice.model)
         return identity if speaker is None else f"{identity}; speaker {speaker}"
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Speech:

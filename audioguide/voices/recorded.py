@@ -23,13 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MediaError, VoiceError
+from ..media import AUDIO_SUFFIXES
 from .base import Speech, VoiceInfo, VoiceSettings
 
-#: Extensions looked at in a recordings folder.
-AUDIO_EXTENSIONS = frozenset({
-    ".wav", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac", ".webm", ".3gp",
-    ".amr", ".wma", ".aif", ".aiff", ".caf", ".mp4",
-})
 SLUG_WORDS = 6
 SLUG_CHARS = 40
 #: Recordings are decoded at this rate (speech needs no more).
@@ -84,7 +80,7 @@ class RecordingFolder:
         self.by_slug: dict[str, Path] = {}
         self.by_number: dict[int, Path] = {}
         files = sorted(p for p in folder.iterdir()
-                       if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."))
+                       if p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith("."))
         for path in files:
             stem = path.stem.strip().lower()
             self.by_name.setdefault(stem, path)
@@ -105,26 +101,30 @@ class RecordingFolder:
                 or self.by_number.get(line.number))
 
 
-def file_identity(path: Path) -> str:
-    """SHA-256 of a file's bytes (remembered while its size and time stay the same)."""
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    with _HASH_LOCK:
-        known = _HASHES.get(key)
-    if known is not None:
-        return known
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
-    with _HASH_LOCK:
-        _HASHES[key] = value
-    return value
+class FileHashes:
+    """SHA-256 of files' bytes, each remembered while the file's size and time stay the
+    same; an engine holds one, so nothing is kept between engines."""
 
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int, int], str] = {}
+        self._lock = threading.Lock()
 
-_HASHES: dict[tuple[str, int, int], str] = {}
-_HASH_LOCK = threading.Lock()
+    def identity(self, path: Path) -> str:
+        """The hex SHA-256 of the file's bytes."""
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None:
+            return known
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        value = digest.hexdigest()
+        with self._lock:
+            self._known[key] = value
+        return value
 
 
 class RecordedEngine:
@@ -132,6 +132,9 @@ class RecordedEngine:
 
     name = "recorded"
     parallelism = max(1, min(4, os.cpu_count() or 1))
+
+    def __init__(self, hashes: FileHashes | None = None) -> None:
+        self.hashes = hashes or FileHashes()
 
     def identity(self) -> str:
         """Decoding and trimming change only with audioguide."""
@@ -142,7 +145,7 @@ class RecordedEngine:
         if not settings.voice_id:
             return ""
         try:
-            return file_identity(Path(settings.voice_id))
+            return self.hashes.identity(Path(settings.voice_id))
         except OSError as exc:
             raise VoiceError(f"cannot read the recording {settings.voice_id}: "
                              f"{exc.strerror or exc}") from exc
