@@ -6,7 +6,8 @@ import pytest
 
 from audioguide.jobs.options import RenderOptions
 from audioguide.jobs.prepare import prepare
-from audioguide.render.mixer import LIMIT, Limiter, mix_blocks, render_blocks
+from audioguide.render.limiter import LIMIT, Limiter
+from audioguide.render.mixer import mix_blocks, render_blocks
 from audioguide.sounds import BellStrike, HumDrone, NoiseBed, PacerTone, SteadyTone, Tick
 
 from conftest import WriteScript, dominant_hz, render_array

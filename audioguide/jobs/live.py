@@ -22,7 +22,8 @@ from ..playlist.join import join_tracks
 from ..playlist.load import is_playlist
 from ..playlist.tracks import Track
 from ..progress import Progress
-from ..render.mixer import Limiter, limit_stream, render_blocks
+from ..render.limiter import Limiter, limit_stream
+from ..render.mixer import render_blocks
 from ..render.sources import ClipLibrary
 from ..script import Session
 from ..script.model import Location

@@ -19,8 +19,8 @@ from ..playlist.load import Playlist, load_playlist
 from ..playlist.m3u8 import m3u8_text
 from ..playlist.tracks import SessionLength, SessionRenderer, Track, resolve_tracks, track_gains
 from ..progress import Progress
+from ..render.limiter import Limiter, limit_stream
 from ..render.loudness import measure_file_loudness
-from ..render.mixer import Limiter, limit_stream
 from ..units import db_to_gain
 from ..voices import default_cache_dir
 from .options import LIMITER_CEILING_DBTP, ExportOptions, RenderOptions

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from ..dsp import BLOCK_FRAMES, Audio
-from ..render.mixer import Limiter, Mixer
+from ..render.limiter import Limiter
+from ..render.mixer import Mixer
 from ..render.sources import ClipLibrary
 from ..timeline.model import Clip, Timeline
 from .timeline import Frontier, LiveTimeline
