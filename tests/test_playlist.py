@@ -197,19 +197,17 @@ tracks:
     assert lines[-1].startswith("  2 tracks, ")
 
 
-def test_next_and_previous_jump_between_tracks(library: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_next_and_previous_jump_between_tracks(library: Path) -> None:
     import time
 
     from test_play import CaptureBackend
 
-    import audioguide.jobs.live as pipeline
+    from audioguide.jobs.live import live_playlist
 
     backend = CaptureBackend(latency=0)
-    monkeypatch.setattr(pipeline, "open_backend", lambda *args: backend)
     playlist = write_playlist(library, "playlist: Jumps\ntracks: [songs/low.mp3, "
                               "songs/bright.flac, songs/plain.wav]\ngap: 1s\n", "jumps.yaml")
-    live = pipeline.live_playlist(playlist)
+    live = live_playlist(playlist, output=backend)
     backend.player = live.player
     live.player.start()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..dsp import BLOCK_FRAMES, Audio, rechunk
 from ..errors import InputError, Issue, PlaybackError
-from ..live.backends import OutputDevice, open_backend, output_devices
+from ..live.backends import Backend, OutputDevice, open_backend, output_devices
 from ..live.mix import live_blocks
 from ..live.player import Player
 from ..live.timeline import UNKNOWN_END, start_live
@@ -67,8 +67,9 @@ def prepare_growing(session: Session, library: ClipLibrary, options: CompileOpti
 
 
 def live_player(prepared: Prepared, backend: str = "miniaudio", device: str | None = None,
-                speed: int = 1) -> Player:
-    """A player for a compiled session: rendered just ahead of the sound card.
+                speed: int = 1, output: Backend | None = None) -> Player:
+    """A player for a compiled session: rendered just ahead of the sound card (`output`,
+    or the backend named `backend` on `device`).
 
     Live sessions are not loudness-normalised (that needs a full pass before the first
     sound); levels are as the script sets them, with the -1 dBFS limiter. A session
@@ -78,7 +79,7 @@ def live_player(prepared: Prepared, backend: str = "miniaudio", device: str | No
     """
     live = prepared.live
     if live is not None and starts_at_once(backend, speed):
-        output = open_backend(backend, live.sample_rate, live.channels, device)
+        output = output or open_backend(backend, live.sample_rate, live.channels, device)
         player: Player | None = None
 
         def show(view: Timeline) -> None:
@@ -93,7 +94,7 @@ def live_player(prepared: Prepared, backend: str = "miniaudio", device: str | No
         return player
     timeline = live.advance(UNKNOWN_END).timeline if live is not None else None
     timeline = timeline or prepared.timeline
-    output = open_backend(backend, timeline.sample_rate, timeline.channels, device)
+    output = output or open_backend(backend, timeline.sample_rate, timeline.channels, device)
     return Player(timeline, render_blocks(timeline, prepared.library), output, speed)
 
 
@@ -150,8 +151,9 @@ class LivePlaylist:
 
 def live_playlist(path: Path, backend: str = "miniaudio", device: str | None = None,
                   progress: Progress | None = None, sample_rate: int = 44100,
-                  channels: int = 2) -> LivePlaylist:
-    """Resolve a playlist (sessions rendered into the cache) and make a player for it.
+                  channels: int = 2, output: Backend | None = None) -> LivePlaylist:
+    """Resolve a playlist (sessions rendered into the cache) and make a player for it, on
+    `output` (or the backend named `backend` on `device`).
 
     Played live, tracks are not loudness-matched (that needs a pass over every file
     first); a limiter still keeps peaks under -1 dBFS.
@@ -180,7 +182,7 @@ def live_playlist(path: Path, backend: str = "miniaudio", device: str | None = N
                              gains_db=[0.0] * (len(tracks) - index), chapters=[])
         return limit_stream(rechunk(joined, BLOCK_FRAMES), Limiter(sample_rate), channels)
 
-    output = open_backend(backend, sample_rate, channels, device)
+    output = output or open_backend(backend, sample_rate, channels, device)
     player = Player(timeline, blocks_from(0), output)
     return LivePlaylist(player, playlist.title, tracks, starts, blocks_from)
 
