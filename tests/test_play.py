@@ -5,6 +5,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -295,3 +296,19 @@ def test_simpleaudio_is_refused_where_it_crashes(monkeypatch: pytest.MonkeyPatch
     assert str(caught.value) == ("simpleaudio crashes after playback on Python 3.12 and newer "
                                  "(it is no longer maintained); use the default backend, "
                                  "miniaudio")
+
+
+@pytest.mark.parametrize("device", [[], ["--device", "X"]])
+def test_no_sound_server_is_one_line_with_what_to_do(tmp_path: Path, device: list[str]) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "PULSE_SERVER": "unix:/nonexistent",
+           "XDG_RUNTIME_DIR": str(tmp_path), "AUDIODEV": "null"}
+    result = subprocess.run([sys.executable, "-m", "audioguide", "play", "box-breathing",
+                             "--engine", "draft", *device], capture_output=True, text=True,
+                            env=env, timeout=120, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "start your sound server" in lines[0]

@@ -152,8 +152,12 @@ class MiniaudioBackend:
 
     @staticmethod
     def _find(miniaudio: Any, wanted: str) -> Any:
-        with _native_stderr_quiet():
-            playbacks = miniaudio.Devices().get_playbacks()
+        try:
+            with _native_stderr_quiet():
+                playbacks = miniaudio.Devices().get_playbacks()
+        except miniaudio.MiniaudioError as exc:
+            raise PlaybackError(f"no sound outputs found to pick '{wanted}' from ({exc}); "
+                                f"{NO_OUTPUT}") from exc
         for index, device in enumerate(playbacks):
             if wanted == str(index) or wanted.casefold() in str(device["name"]).casefold():
                 return device["id"]
