@@ -17,7 +17,7 @@ from audioguide.cli import cli
 from audioguide.errors import ScriptError
 from audioguide.jobs.options import RenderOptions
 from audioguide.jobs.prepare import prepare
-from audioguide.timeline.limits import Limits
+from audioguide.script.limits import Limits
 from audioguide.voices import SpeechCache
 
 from conftest import WriteScript

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..timeline.limits import Limits
+from ..script.limits import Limits
 
 #: The limiter's true-peak ceiling when normalising: under the -1 dBTP promise, with room
 #: for lossy encoders, which add a little overshoot of their own.

@@ -14,8 +14,8 @@ from ..progress import Progress
 from ..render.mixer import render_blocks
 from ..render.sources import ClipLibrary
 from ..script import Session, VoiceSpec, load_session
+from ..script.limits import Limits, check_files, check_speech
 from ..timeline.compile import compile_timeline
-from ..timeline.limits import Limits, check_files, check_speech
 from ..timeline.model import Timeline
 from ..timeline.narration import AutoVoice, CompileOptions, speech_plan
 from ..voices import SpeechBank, SpeechCache

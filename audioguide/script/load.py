@@ -16,7 +16,7 @@ import yaml
 from ..atomic import write_text
 from ..breathing import DEFAULT_WORDS
 from ..errors import InputError, Issue, ScriptError
-from .bounds import check_bounds
+from .limits import check_bounds
 from .model import (
     At,
     Bed,
