@@ -104,11 +104,6 @@ def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
 
 
-def gain_to_db(gain: float) -> float:
-    """Convert a linear amplitude factor to decibels (-inf for silence)."""
-    return 20.0 * math.log10(gain) if gain > 0 else -math.inf
-
-
 _NOTE = re.compile(r"^([A-Ga-g])([#b♯♭]?)(-?\d)$")
 _SEMITONES = {"c": -9, "d": -7, "e": -5, "f": -4, "g": -2, "a": 0, "b": 2}
 

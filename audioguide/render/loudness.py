@@ -25,8 +25,6 @@ from ..ffmpeg import ffmpeg_pipe, find_ffmpeg
 SILENT_LUFS = -70.0
 #: ffmpeg's stderr lines kept while measuring: its closing summary is the last dozen.
 SUMMARY_LINES = 200
-#: True peaks are held at or below this.
-TRUE_PEAK_CEILING_DBTP = -1.0
 
 _SUMMARY = re.compile(r"Integrated loudness:\s*I:\s*(?P<i>-?[\d.]+|-inf) LUFS.*?"
                       r"Loudness range:\s*LRA:\s*(?P<lra>-?[\d.]+|-?inf|nan) LU.*?"

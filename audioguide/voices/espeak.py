@@ -1,8 +1,8 @@
 """Finding eSpeak NG for pyttsx3 on Linux: the system's library, or the espeakng-loader wheel's.
 
 pyttsx3's eSpeak driver loads `libespeak-ng.so.1` by name. When the system has no
-eSpeak NG, loading the wheel's copy first with RTLD_GLOBAL (and pointing
-ESPEAK_DATA_PATH at its data) makes that by-name load find it, so `pip install`
+eSpeak NG, the worker loads the wheel's copy first with RTLD_GLOBAL (and points
+ESPEAK_DATA_PATH at its data), so that by-name load finds it and `pip install`
 alone is enough. `AUDIOGUIDE_ESPEAK_LIB` overrides the choice: a library path, or
 `bundled` to use the wheel's copy even when the system has one.
 """
@@ -53,17 +53,6 @@ def _find(chosen: str) -> EspeakLibrary | None:
         return None
     return EspeakLibrary(espeakng_loader.get_library_path(), "espeakng-loader wheel",
                          espeakng_loader.get_data_path())
-
-
-def prepare_espeak() -> EspeakLibrary | None:
-    """Load the chosen library globally (before pyttsx3 is imported) and set its data path."""
-    library = find_espeak()
-    if library is None or library.origin == "system":
-        return library
-    ctypes.CDLL(library.path, mode=ctypes.RTLD_GLOBAL)
-    if library.data_path:
-        os.environ["ESPEAK_DATA_PATH"] = library.data_path
-    return library
 
 
 def espeak_version() -> str:
