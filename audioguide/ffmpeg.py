@@ -158,6 +158,7 @@ class FfmpegPipe:
         return [line for line in lines if line]
 
     def stop(self) -> None:
+        """Kill ffmpeg if it is still running, and wait for it."""
         if self.process.poll() is None:
             self.process.kill()
         self.finish()
