@@ -8,22 +8,15 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from threading import Lock
 
-from ..dsp import (
-    Audio,
-    normalize_speech,
-    resample,
-    resampled_length,
-    trim_recording,
-    trim_silence,
-)
+from ..dsp import Audio, resample, resampled_length
 from ..errors import UnknownVoiceError, VoiceError
 from ..progress import Progress
-from .base import Engine, Speech, SpeechRequest
+from .base import ENGINES, Engine, SpeechRequest
 from .cache import SpeechCache
-from .style import calm_profile, shape_calm, shaping_identity
+from .processing import process_speech
+from .style import shaping_identity
 
 log = logging.getLogger(__name__)
-
 
 
 def create_engine(name: str) -> Engine:
@@ -44,22 +37,8 @@ def create_engine(name: str) -> Engine:
         from .draft import DraftEngine
 
         return DraftEngine()
-    raise VoiceError(f"unknown engine '{name}' (engines: pyttsx3, piper, recorded, draft)")
-
-
-def process_speech(speech: Speech, style: str = "plain", recorded: bool = False,
-                   engine: str = "pyttsx3") -> Speech:
-    """Trim the silence at both ends, even out the level, and shape the voice for its style
-    (calm as the engine's kind of voice wants it)."""
-    trimmed = (trim_recording(speech.samples, speech.sample_rate) if recorded
-               else trim_silence(speech.samples, speech.sample_rate))
-    if trimmed.size == 0:
-        raise VoiceError("the engine returned only silence")
-    speech = Speech(normalize_speech(trimmed, speech.sample_rate), speech.sample_rate)
-    if style == "calm" and not recorded:
-        shaped = shape_calm(speech, calm_profile(engine))
-        speech = Speech(normalize_speech(shaped.samples, shaped.sample_rate), shaped.sample_rate)
-    return speech
+    engines = ", ".join(engine for engine in ENGINES if engine != "auto")
+    raise VoiceError(f"unknown engine '{name}' (engines: {engines})")
 
 
 class _Vanished(Exception):

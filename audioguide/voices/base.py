@@ -9,6 +9,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+#: What --engine and voice.engine accept; `auto` is resolved to one of the others before
+#: any line is spoken (timeline.narration.AutoVoice).
+ENGINES = ("auto", "pyttsx3", "piper", "recorded", "draft")
+
 #: Mono audio: float32 samples in -1..1.
 Samples = npt.NDArray[np.float32]
 
