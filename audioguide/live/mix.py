@@ -22,15 +22,13 @@ from ..dsp import BLOCK_FRAMES, Audio
 from ..render.limiter import Limiter
 from ..render.mixer import Mixer
 from ..render.sources import ClipLibrary
-from ..timeline.model import Clip, Timeline
+from ..timeline.model import SPOKEN_KINDS, Clip, Timeline
 from .timeline import Frontier, LiveTimeline
 
 log = logging.getLogger(__name__)
 
 #: How often a wait for the frontier looks whether the player has stopped.
 POLL_S = 0.1
-#: Kinds of clip that are a voice speaking.
-LINE_KINDS = ("say", "cue")
 
 BEHIND = ("the voice is being made more slowly than the session plays; holding at a pause "
           "until the next line is ready (it is cached for next time)")
@@ -108,7 +106,7 @@ def live_blocks(live: LiveTimeline, library: ClipLibrary, *,
             show(live.view())
         mixer.add(new.clips)
         mixer.set_beds(new.beds)
-        lines.add([clip for clip in new.clips if clip.kind in LINE_KINDS])
+        lines.add([clip for clip in new.clips if clip.kind in SPOKEN_KINDS])
         sounds.add(new.clips)
         return new
 

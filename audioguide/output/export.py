@@ -28,7 +28,7 @@ from ..dsp import Audio
 from ..errors import ExportError, InputError
 from ..ffmpeg import ffmpeg_pipe, find_ffmpeg
 from ..script.schema import CODECS, FORMATS
-from .tags import ChapterMark, Tags, ffmetadata, info_chunk, write_tags
+from .tags import MP4_FORMATS, ChapterMark, Tags, ffmetadata, info_chunk, write_tags
 
 # FORMATS, CODECS and BITS (sample sizes of FLAC and WAV) are the script's `output:`
 # vocabulary, defined once in script.schema.
@@ -110,7 +110,7 @@ def encoder_options(settings: ExportSettings) -> list[str]:
             return ["-f", "flac", "-c:a", "flac", "-sample_fmt", "s32",
                     "-bits_per_raw_sample", "24"]
         return ["-f", "flac", "-c:a", "flac", "-sample_fmt", "s16"]
-    if fmt in ("m4b", "m4a"):
+    if fmt in MP4_FORMATS:
         # The ipod muxer writes both chapter kinds (a QuickTime chapter track and Nero
         # `chpl`) and an edit list for the encoder delay; faststart puts the index first.
         kbps = bitrate or AAC_KBPS.get(settings.channels, 96)
@@ -150,7 +150,7 @@ def export(blocks: Iterable[Audio], path: Path, settings: ExportSettings,
     with atomic_output(path, make_folder, elsewhere) as temporary:
         if settings.format == "wav":
             _write_wav(blocks, temporary, settings)
-        elif settings.format in ("m4b", "m4a"):
+        elif settings.format in MP4_FORMATS:
             _write_mp4(blocks, temporary, settings)
             _write_tags(temporary, settings)
         else:

@@ -18,13 +18,11 @@ from typing import Any
 
 from ..atomic import write_text
 from ..errors import InputError
-from ..timeline.model import Timeline
+from ..timeline.model import SPOKEN_KINDS, Timeline
 from .tags import format_ms
 
 #: The formats written, by extension.
 SUBTITLE_FORMATS = ("vtt", "srt", "lrc")
-#: Clip kinds that are speech: script lines and spoken breathing cues.
-SPOKEN_KINDS = ("say", "cue")
 #: `--subtitles auto`: a .vtt beside the audio, with its stem.
 AUTO = "auto"
 

@@ -25,6 +25,9 @@ from ..media import audio_timing
 if TYPE_CHECKING:
     from mutagen.flac import Picture
 
+#: The formats written as MP4 (an audiobook, or plain AAC audio).
+MP4_FORMATS = ("m4b", "m4a")
+
 
 @dataclass(frozen=True)
 class Tags:
@@ -87,7 +90,7 @@ def write_tags(path: Path, fmt: str, tags: Tags, chapters: Sequence[ChapterMark]
             _write_id3(path, tags, chapters, cover)
         elif fmt in ("ogg", "flac"):
             _write_vorbis(path, tags, chapters, cover)
-        elif fmt in ("m4b", "m4a"):
+        elif fmt in MP4_FORMATS:
             _write_mp4(path, tags, cover, audiobook=fmt == "m4b")
         else:
             raise ValueError(f"no tag writer for {fmt}")

@@ -42,6 +42,7 @@ from ..sounds import TICK_HZ, BellStrike, HumDrone, PacerTone, Rhythm, SteadyTon
 from ..units import MAX_SESSION_SECONDS, format_seconds, seconds_to_samples
 from .breaths import cycle_count, cycle_patterns
 from .model import (
+    SPOKEN_KINDS,
     BedTrack,
     Chapter,
     Clip,
@@ -365,7 +366,7 @@ class _Compiler:
 def duck_spans(clips: Iterable[Clip], rate: int) -> tuple[tuple[int, int], ...]:
     """Where the voice speaks (lines and spoken cues), merged where the bed would only bob
     up between them; the beds duck under these."""
-    return _merge_spans([(c.start, c.end) for c in clips if c.kind in ("say", "cue")
+    return _merge_spans([(c.start, c.end) for c in clips if c.kind in SPOKEN_KINDS
                          and c.text is not None],
                         seconds_to_samples(DUCK_ATTACK_S + DUCK_RELEASE_S, rate))
 

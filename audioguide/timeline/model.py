@@ -43,6 +43,10 @@ class ClipLengths(Protocol):
         ...
 
 
+#: Kinds of clip that are a voice speaking: script lines and spoken breathing cues.
+SPOKEN_KINDS = ("say", "cue")
+
+
 @dataclass(frozen=True, slots=True)
 class Clip:
     """A sound placed in the session."""
