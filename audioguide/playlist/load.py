@@ -30,9 +30,7 @@ MAX_TRACKS = 5000
 
 
 def _parse_folder(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return ctx.error(node, path, "expected a folder path")
-    text = ctx.fill(node, path, node.value)
+    text = ctx.scalar_text(node, path, "expected a folder path")
     if isinstance(text, Invalid):
         return text
     folder = local_path(text.strip(), ctx.base_dir)
@@ -58,9 +56,7 @@ TRACK_FIELDS = Obj({
 
 
 def _parse_file(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return ctx.error(node, path, "expected a file path")
-    text = ctx.fill(node, path, node.value)
+    text = ctx.scalar_text(node, path, "expected a file path")
     return text if isinstance(text, Invalid) else resolve_file(text.strip(), node, path, ctx)
 
 

@@ -24,9 +24,7 @@ FADE = Duration("fade length")
 
 
 def _parse_bed_sound(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return ctx.error(node, path, "expected a noise name or a file path")
-    text = ctx.fill(node, path, node.value)
+    text = ctx.scalar_text(node, path, "expected a noise name or a file path")
     if isinstance(text, Invalid):
         return text
     word = text.strip()

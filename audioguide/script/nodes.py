@@ -94,6 +94,13 @@ class Context:
                        "(are anchors and aliases repeating it?); split or shorten it")
         return self.nodes_seen <= MAX_NODES
 
+    def scalar_text(self, node: yaml.Node, path: str, not_scalar: str) -> str | Invalid:
+        """A scalar's text with its placeholders filled; `not_scalar` is the problem said
+        (and INVALID returned) when the node is a list or mapping."""
+        if not isinstance(node, yaml.ScalarNode):
+            return self.error(node, path, not_scalar)
+        return self.fill(node, path, node.value)
+
     def fill(self, node: yaml.Node, path: str, text: str) -> str | Invalid:
         """Fill `{name}` placeholders from the variables; `{{` and `}}` are literal braces."""
         if not self.substitute or "{" not in text and "}}" not in text:

@@ -21,9 +21,7 @@ class FilePath(FieldType):
     def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         """Fill placeholders, resolve the path and check that it names a file."""
         ctx.count(node, path)
-        if not isinstance(node, yaml.ScalarNode):
-            return ctx.error(node, path, f"expected a file path, found {node_word(node)}")
-        filled = ctx.fill(node, path, node.value)
+        filled = ctx.scalar_text(node, path, f"expected a file path, found {node_word(node)}")
         if isinstance(filled, Invalid):
             return filled
         return resolve_file(filled.strip(), node, path, ctx)
@@ -46,9 +44,7 @@ class FolderPath(FieldType):
     def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         """Fill placeholders, resolve the path and check that it names a folder."""
         ctx.count(node, path)
-        if not isinstance(node, yaml.ScalarNode):
-            return ctx.error(node, path, f"expected a folder path, found {node_word(node)}")
-        filled = ctx.fill(node, path, node.value)
+        filled = ctx.scalar_text(node, path, f"expected a folder path, found {node_word(node)}")
         if isinstance(filled, Invalid):
             return filled
         text = filled.strip()

@@ -308,9 +308,7 @@ def _parse_bits(node: yaml.Node, path: str, ctx: Context) -> Any:
 
 
 def _parse_cover(node: yaml.Node, path: str, ctx: Context) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return ctx.error(node, path, "expected a PNG or JPEG file, or none")
-    text = ctx.fill(node, path, node.value)
+    text = ctx.scalar_text(node, path, "expected a PNG or JPEG file, or none")
     if isinstance(text, Invalid):
         return text
     if text.strip().lower() in (NO_COVER, "off", "false", "no"):
