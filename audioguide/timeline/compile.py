@@ -212,32 +212,28 @@ class _Compiler:
             self.run(option)
         return ""
 
-    def step_rhythm(self, step: RhythmStep) -> str:
+    def sustain(self, source: Hashable, step: RhythmStep | Hum | Tone, kind: str) -> None:
+        """Place a sound that lasts the step, faded in and out; the session moves on past it
+        unless it sounds under what follows."""
         length = self.sample(self.now + step.seconds) - self.sample(self.now)
-        self.place(Rhythm(round(step.bpm, 6), step.style), self.now, length, step.level_db,
-                   "rhythm", step.where, fade_in=step.fade_in_s, fade_out=step.fade_out_s)
+        self.place(source, self.now, length, step.level_db, kind, step.where,
+                   fade_in=step.fade_in_s, fade_out=step.fade_out_s)
         if not step.under:
             self.now += step.seconds
+
+    def step_rhythm(self, step: RhythmStep) -> str:
+        self.sustain(Rhythm(round(step.bpm, 6), step.style), step, "rhythm")
         return f"{step.style} at {step.bpm:g} bpm" + _under(step.under, step.seconds)
 
     def step_hum(self, step: Hum) -> str:
-        length = self.sample(self.now + step.seconds) - self.sample(self.now)
-        self.place(HumDrone(round(step.hz, 6), step.vowel), self.now, length, step.level_db,
-                   "hum", step.where, fade_in=step.fade_in_s, fade_out=step.fade_out_s)
-        if not step.under:
-            self.now += step.seconds
+        self.sustain(HumDrone(round(step.hz, 6), step.vowel), step, "hum")
         return f"hum {step.hz:.1f} Hz ({step.vowel})" + _under(step.under, step.seconds)
 
     def step_tone(self, step: Tone) -> str:
         if step.beat_hz and self.channels < 2:
             self.warn(step.where, "a binaural beat needs stereo; this render is mono")
-        length = self.sample(self.now + step.seconds) - self.sample(self.now)
         beat = step.beat_hz if self.channels >= 2 else 0.0
-        self.place(SteadyTone(round(step.hz, 6), step.wave, beat), self.now, length,
-                   step.level_db, "tone", step.where, fade_in=step.fade_in_s,
-                   fade_out=step.fade_out_s)
-        if not step.under:
-            self.now += step.seconds
+        self.sustain(SteadyTone(round(step.hz, 6), step.wave, beat), step, "tone")
         return (f"{step.wave} {step.hz:.1f} Hz" + (f", {beat:g} Hz beat" if beat else "")
                 + _under(step.under, step.seconds))
 
