@@ -158,7 +158,8 @@ def test_ctrl_c_ends_within_half_a_second_with_a_fade(pulse: dict[str, str],
     time.sleep(4.0)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
-    process.wait(timeout=5)
+    while process.poll() is None and time.monotonic() - sent < 5:  # (wait(timeout=) polls
+        time.sleep(0.002)                                            # only every 50 ms)
     ended = time.monotonic() - sent
     time.sleep(0.3)
     recorded = recorder.stop()

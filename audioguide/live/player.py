@@ -46,7 +46,11 @@ class Player:
     played (a preview), and positions jump ahead with it.
     """
 
+    #: A pause (and its resume) or a volume change fades over this long.
     FADE_S = 0.3
+    #: Stopping (q, Esc, Ctrl-C) fades over this long, so that the whole stop, the
+    #: device and the process ending with it, fits in the half second it promises.
+    STOP_FADE_S = 0.1
 
     def __init__(self, timeline: Timeline, blocks: Iterator[Audio], backend: Backend,
                  speed: int = 1, ahead_s: float = 3.0) -> None:
@@ -70,6 +74,7 @@ class Player:
         self._paused = False
         self._stopping = False
         self._faded_out = threading.Event()
+        self._faded_at = 0  # the device frame where the stop's fade ends
         self._lock = threading.Lock()
         self._producer = threading.Thread(target=self._produce, args=(blocks, 0, 0), daemon=True)
         self._error: BaseException | None = None
@@ -235,13 +240,15 @@ class Player:
         target = 0.0 if (self._paused or self._stopping) else self._volume
         if self._gain == target and target == 1.0:
             return
-        step = len(out) / (self.FADE_S * self.rate)  # a full fade takes FADE_S
+        fade_s = self.STOP_FADE_S if self._stopping else self.FADE_S
+        step = len(out) / (fade_s * self.rate)  # a full fade takes fade_s
         end = target if abs(target - self._gain) <= step else (
             self._gain + step if target > self._gain else self._gain - step)
         ramp = np.linspace(self._gain, end, len(out), endpoint=False, dtype=np.float32)
         out *= ramp[:, None]
         self._gain = end
-        if self._stopping and end == 0.0:
+        if self._stopping and end == 0.0 and not self._faded_out.is_set():
+            self._faded_at = self._device_frames + len(out)
             self._faded_out.set()
 
     # -- control --------------------------------------------------------------------------
@@ -325,10 +332,15 @@ class Player:
         return level
 
     def stop(self, fade: bool = True, timeout_s: float = 0.45) -> None:
-        """Fade out (within `timeout_s`) and stop the device."""
+        """Fade out, let the device play the fade it holds (all within `timeout_s`), and
+        stop the device."""
         self._stopping = True
         if fade and not self._paused and not self._stretched:  # (stretches fade themselves)
-            self._faded_out.wait(timeout=timeout_s)
+            deadline = time.monotonic() + timeout_s
+            if self._faded_out.wait(timeout=timeout_s):
+                while (self.backend.played_frames() < self._faded_at
+                       and time.monotonic() < deadline):
+                    time.sleep(0.005)
         self._bounded(self.backend.stop)
 
     def close(self) -> None:
