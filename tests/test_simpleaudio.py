@@ -56,6 +56,21 @@ def test_cuts_fall_in_the_quiet_between_sounds() -> None:
     assert quiet_cut([(0, 10)], 0, 5) == 5            # a sound from the start, no gap
 
 
+#: A minute of what the built-in sessions hold (a bed that ducks under speech, bells,
+#: cued breaths with a tone, a hum), shorter than the shortest of them (4:24).
+SESSION = """\
+title: Heard through simpleaudio
+bed: {sound: brown, level: -34dB, duck: 6dB}
+steps:
+  - bell: {kind: bowl, level: -14dB}
+  - say: Welcome. Sit so that your back is supported and let your shoulders drop.
+  - breathe: {pattern: box, cycles: 2, cue: both}
+  - say: Now listen to this low tone for a moment.
+  - hum: {note: A2, duration: 6s, level: -24dB, vowel: mm}
+  - bell: {kind: bowl, level: -14dB}
+"""
+
+
 def _window_correlations(recorded: np.ndarray, expected: np.ndarray,
                          offset: int) -> list[tuple[int, float]]:
     """(lag, normalised correlation) of every whole 5 s window: each window is aligned within
@@ -104,10 +119,12 @@ def test_simpleaudio_plays_breathe_and_a_session_as_saved_in_real_time(
     its --save / render in every 5 s window and takes its real length."""
     subprocess.run(["pactl", "load-module", "module-null-sink", "sink_name=second"], env=pulse,
                    check=True, capture_output=True)
+    session = tmp_path / "session.yaml"
+    session.write_text(SESSION, encoding="utf-8")
     runs = {
         "breathe": (["breathe", "box", "--cycles", "2"], ["breathe", "box", "--cycles", "2",
                                                           "--save"], "capture"),
-        "play": (["play", "box-breathing"], ["render", "box-breathing", "-o"], "second"),
+        "play": (["play", str(session)], ["render", str(session), "-o"], "second"),
     }
     started: dict[str, float] = {}
     processes: dict[str, subprocess.Popen[str]] = {}
