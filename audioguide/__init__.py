@@ -112,16 +112,16 @@ def to_segment(session: Session | str | Path, *, engine: str | None = None,
                channels: int | None = None) -> pydub.AudioSegment:
     """The whole session as a pydub AudioSegment (16-bit), placed by audioguide's exact
     sample timing rather than by repeated overlays. It holds the session in memory."""
-    import numpy as np
     import pydub
 
+    from .dsp import to_pcm16
     from .jobs.prepare import prepare
 
     with prepare(session, _options(engine, voice, sample_rate, channels)) as ready:
         timeline = ready.timeline
         pcm = bytearray()
         for block in ready.blocks():
-            pcm += (np.clip(block, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+            pcm += to_pcm16(block).tobytes()
     return pydub.AudioSegment(bytes(pcm), sample_width=2, frame_rate=timeline.sample_rate,
                               channels=timeline.channels)
 

@@ -15,6 +15,17 @@ Audio = npt.NDArray[np.float32]
 #: efficient, small enough to stay responsive.
 BLOCK_FRAMES = 32768
 
+
+def to_pcm16(samples: Audio) -> np.ndarray:
+    """Float samples as little-endian 16-bit PCM (rounded, clipped at full scale)."""
+    return np.rint(np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+
+
+def from_pcm16(pcm: bytes | np.ndarray) -> Audio:
+    """Little-endian 16-bit PCM (bytes, or an array of it) as float samples."""
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
 # numpy only, on purpose: importing scipy.signal takes most of a second, which would be
 # most of the time from `audioguide breathe` to its first sound.
 

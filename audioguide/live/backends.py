@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..dsp import Audio
+from ..dsp import Audio, to_pcm16
 from ..errors import PlaybackError
 
 log = logging.getLogger(__name__)
@@ -312,8 +312,7 @@ class SimpleaudioBackend:
             self._interrupt(request)
 
     def _to_pcm(self, audio: Audio) -> np.ndarray:
-        scaled = np.clip(audio * np.float32(self.volume), -1, 1) * 32767
-        return np.ascontiguousarray(scaled.astype("<i2"))
+        return np.ascontiguousarray(to_pcm16(audio * np.float32(self.volume)))
 
     def _play(self, pcm: np.ndarray) -> None:
         self._pcm = pcm

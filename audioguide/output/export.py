@@ -24,7 +24,7 @@ import numpy as np
 
 from ..atomic import ELSEWHERE, atomic_output, atomic_path, disk_errno, errno_in_text
 from ..cover import Cover
-from ..dsp import Audio
+from ..dsp import Audio, to_pcm16
 from ..errors import ExportError, InputError
 from ..ffmpeg import ffmpeg_pipe, find_ffmpeg
 from ..script.schema import CODECS, FORMATS
@@ -130,10 +130,8 @@ def pipe_format(settings: ExportSettings) -> str:
     return "s16le" if settings.format == "flac" and settings.bits == 16 else "f32le"
 
 
-def to_pcm16(block: Audio) -> bytes:
-    """Float samples to little-endian 16-bit PCM (rounded, clipped at full scale)."""
-    scaled = np.clip(block, -1.0, 1.0) * 32767.0
-    return np.rint(scaled).astype("<i2").tobytes()
+def _pcm16_bytes(block: Audio) -> bytes:
+    return to_pcm16(block).tobytes()
 
 
 def to_pcm24(block: Audio) -> bytes:
@@ -210,7 +208,7 @@ def _write_wav(blocks: Iterable[Audio], path: Path, settings: ExportSettings) ->
             wav.setnchannels(settings.channels)
             wav.setsampwidth(settings.bits // 8)
             wav.setframerate(settings.sample_rate)
-            convert = to_pcm24 if settings.bits == 24 else to_pcm16
+            convert = to_pcm24 if settings.bits == 24 else _pcm16_bytes
             for block in blocks:
                 wav.writeframesraw(convert(block))
         # Title, artist and the rest in a LIST/INFO chunk after the audio data.
@@ -235,7 +233,7 @@ def _write_ffmpeg(blocks: Iterable[Audio], path: Path, settings: ExportSettings,
 
     with ffmpeg_pipe(command, feed=True, cannot_run=cannot_run) as pipe:
         for block in blocks:
-            if not pipe.write(to_pcm16(block) if raw == "s16le"
+            if not pipe.write(_pcm16_bytes(block) if raw == "s16le"
                               else np.ascontiguousarray(block, dtype="<f4").tobytes()):
                 break
         code = pipe.finish()

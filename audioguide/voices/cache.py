@@ -25,6 +25,7 @@ import numpy as np
 import platformdirs
 
 from ..atomic import CacheWarning, atomic_path
+from ..dsp import from_pcm16, to_pcm16
 from .base import Speech, SpeechRequest
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class SpeechCache:
         """The samples of an entry, or None."""
         kept = self._memory.get(key)
         if kept is not None:
-            return Speech(kept[0].astype(np.float32) / 32768.0, kept[1])
+            return Speech(from_pcm16(kept[0]), kept[1])
         path = self.path(key)
         try:
             with wave.open(str(path), "rb") as wav:
@@ -119,8 +120,7 @@ class SpeechCache:
         except (wave.Error, EOFError, OSError) as exc:
             log.warning("ignoring unreadable cache entry %s: %s", path, exc)
             return None
-        samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-        return Speech(samples, rate)
+        return Speech(from_pcm16(data), rate)
 
     def store(self, key: str, speech: Speech) -> None:
         """Write an entry atomically (temporary file, fsync, rename).
@@ -129,7 +129,7 @@ class SpeechCache:
         the entry is kept in memory for the rest of this run instead.
         """
         path = self.path(key)
-        pcm = np.clip(np.round(speech.samples * 32767.0), -32768, 32767).astype("<i2")
+        pcm = to_pcm16(speech.samples)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as temporary, open(temporary, "wb") as raw:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 
-from ..dsp import trim_silence
+from ..dsp import from_pcm16, trim_silence
 from ..errors import UnknownVoiceError, VoiceError
 from .base import Speech, VoiceInfo, VoiceSettings
 from .recorded import FileHashes
@@ -277,7 +277,7 @@ def _read(path: str) -> np.ndarray:
             data = wav.readframes(wav.getnframes())
     except (wave.Error, EOFError, OSError) as exc:
         raise VoiceError(f"piper wrote no readable audio ({exc or 'empty file'})") from None
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+    return from_pcm16(data)
 
 
 def _join_sentences(samples: np.ndarray, rate: int, frames: list[Any],

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dsp import from_pcm16
 from ..errors import UnknownVoiceError, VoiceError
 from .base import Speech, VoiceInfo, VoiceSettings
 from .espeak import espeak_version, find_espeak
@@ -152,7 +153,7 @@ def _read_checked(path: str, text: str, settings: VoiceSettings) -> Speech:
                          "try again, or check `audioguide voices`") from None
     if width != 2 or rate <= 0:
         raise VoiceError(f"pyttsx3 wrote {width * 8}-bit audio at {rate} Hz; expected 16-bit PCM")
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    samples = from_pcm16(frames)
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1).astype(np.float32)
     seconds = len(samples) / rate
