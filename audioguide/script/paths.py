@@ -12,42 +12,50 @@ from .nodes import Context, Invalid, clip, node_word
 from .scalars import text_pattern
 
 
-class FilePath(FieldType):
-    """A path to an existing file, relative to the script's folder."""
+class _PathField(FieldType):
+    """A path to an existing file or folder, relative to the script's folder."""
+
+    #: What the path names, in messages.
+    names = "file"
+    example = "sounds/stream.ogg"
 
     def __init__(self, description: str = "") -> None:
         self.description = description
 
     def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        """Fill placeholders, resolve the path and check that it names a file."""
+        """Fill placeholders, resolve the path and check that it names what it should."""
         ctx.count(node, path)
-        filled = ctx.scalar_text(node, path, f"expected a file path, found {node_word(node)}")
+        filled = ctx.scalar_text(node, path,
+                                 f"expected a {self.names} path, found {node_word(node)}")
         if isinstance(filled, Invalid):
             return filled
-        return resolve_file(filled.strip(), node, path, ctx)
+        return self.resolve(filled.strip(), node, path, ctx)
+
+    def resolve(self, text: str, node: yaml.Node, path: str, ctx: Context) -> Path | Invalid:
+        """The path `text` names; record an issue if it is not there."""
+        return resolve_file(text, node, path, ctx)
 
     def examples(self) -> list[Any]:
-        """A file beside the script."""
-        return ["sounds/stream.ogg"]
+        """One beside the script."""
+        return [self.example]
 
     def json_schema(self) -> dict[str, Any]:
-        """A path: some text (whether it names a file only the loader can tell)."""
+        """A path: some text (whether it names what it should only the loader can tell)."""
         return {"type": "string", "pattern": text_pattern(), "description": self.description}
 
 
-class FolderPath(FieldType):
+class FilePath(_PathField):
+    """A path to an existing file, relative to the script's folder."""
+
+
+class FolderPath(_PathField):
     """A path to an existing folder, relative to the script's folder."""
 
-    def __init__(self, description: str = "") -> None:
-        self.description = description
+    names = "folder"
+    example = "recordings"
 
-    def parse(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        """Fill placeholders, resolve the path and check that it names a folder."""
-        ctx.count(node, path)
-        filled = ctx.scalar_text(node, path, f"expected a folder path, found {node_word(node)}")
-        if isinstance(filled, Invalid):
-            return filled
-        text = filled.strip()
+    def resolve(self, text: str, node: yaml.Node, path: str, ctx: Context) -> Path | Invalid:
+        """The folder `text` names; record an issue if it is not one."""
         if not text:
             return ctx.error(node, path, "the folder path is empty")
         candidate = local_path(text, ctx.base_dir)
@@ -58,14 +66,6 @@ class FolderPath(FieldType):
                 "`audioguide record-list` to see what to record)")
             return ctx.error(node, path, f"folder {clip(str(candidate), 300)} {what}")
         return candidate
-
-    def json_schema(self) -> dict[str, Any]:
-        """A path: some text (whether it names a folder only the loader can tell)."""
-        return {"type": "string", "pattern": text_pattern(), "description": self.description}
-
-    def examples(self) -> list[Any]:
-        """A folder beside the script."""
-        return ["recordings"]
 
 
 def resolve_file(text: str, node: yaml.Node, path: str, ctx: Context) -> Path | Invalid:
