@@ -18,6 +18,7 @@ import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -158,9 +159,7 @@ def test_ctrl_c_ends_within_half_a_second_with_a_fade(pulse: dict[str, str],
     time.sleep(4.0)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
-    while process.poll() is None and time.monotonic() - sent < 5:  # (wait(timeout=) polls
-        time.sleep(0.002)                                            # only every 50 ms)
-    ended = time.monotonic() - sent
+    ended = seconds_to_end(process, sent)
     time.sleep(0.3)
     recorded = recorder.stop()
     assert process.returncode == 130
@@ -174,6 +173,14 @@ def test_ctrl_c_ends_within_half_a_second_with_a_fade(pulse: dict[str, str],
 
 def _terminal_modes(fd: int) -> list[object]:
     return termios.tcgetattr(fd)
+
+
+def seconds_to_end(process: subprocess.Popen[Any], since: float, limit_s: float = 5.0) -> float:
+    """How long after `since` the process ended, to within 2 ms (`wait(timeout=)` looks
+    only every 50 ms), waiting at most `limit_s`."""
+    while process.poll() is None and time.monotonic() - since < limit_s:
+        time.sleep(0.002)
+    return time.monotonic() - since
 
 
 def _default_ctrl_c() -> None:

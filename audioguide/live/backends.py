@@ -312,7 +312,7 @@ class SimpleaudioBackend:
             self._interrupt(request)
 
     def _to_pcm(self, audio: Audio) -> np.ndarray:
-        return np.ascontiguousarray(to_pcm16(audio * np.float32(self.volume)))
+        return to_pcm16(audio * np.float32(self.volume))
 
     def _play(self, pcm: np.ndarray) -> None:
         self._pcm = pcm
